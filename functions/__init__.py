@@ -1,0 +1,1 @@
+"""Lambda functions: thin handlers over the shared ``sendrail`` package (the layer)."""

@@ -1,0 +1,1 @@
+"""``dispatch``: fired by EventBridge every minute; sends queued mail within all limits."""

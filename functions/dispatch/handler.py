@@ -1,0 +1,86 @@
+"""Lambda entry point of ``dispatch``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from sendrail.observability import logger, metrics, tracer
+from sendrail.services.deps import Deps
+from sendrail.services.dispatch import Dispatcher, DispatchOptions, DispatchReport
+from sendrail.wiring import build_deps, provider_config
+
+from functions.dispatch.settings import DispatchSettings
+
+
+@cache
+def settings() -> DispatchSettings:
+    return DispatchSettings()  # from the environment
+
+
+@cache
+def deps() -> Deps:
+    return build_deps(settings(), settings().kms_key_id)
+
+
+def options() -> DispatchOptions:
+    s = settings()
+    return DispatchOptions(
+        lease_seconds=s.lease_seconds,
+        receive_wait_seconds=s.receive_wait_seconds,
+        stop_margin_seconds=s.stop_margin_seconds,
+        provider_config=provider_config(s),
+    )
+
+
+def publish(report: DispatchReport) -> None:
+    # Powertools keeps metrics it was told not to flush; add none when they are disabled.
+    if not settings().metrics_disabled:
+        for name in (
+            "sent",
+            "deferred",
+            "retried",
+            "failed",
+            "skipped",
+            "dead_lettered",
+            "recovered",
+            "mailboxes_paused",
+            "fed",
+            "completed",
+        ):
+            metrics.add_metric(
+                name=name.title().replace("_", ""),
+                unit=MetricUnit.Count,
+                value=getattr(report, name),
+            )
+        for mailbox_id, sent in report.by_mailbox.items():
+            with single_metric(
+                name="SentByMailbox", unit=MetricUnit.Count, value=sent, namespace="Sendrail"
+            ) as metric:
+                metric.add_dimension(name="mailbox", value=mailbox_id)
+    if not (report.batches or report.fed or report.completed or report.started):
+        return  # an idle run says nothing
+    logger.info(
+        "dispatch run",
+        extra={
+            "sent": report.sent,
+            "deferred": report.deferred,
+            "failed": report.failed,
+            "retried": report.retried,
+            "batches": report.batches,
+            "by_mailbox": dict(report.by_mailbox),
+            "last_error": report.last_error,
+        },
+    )
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    dispatcher = Dispatcher(deps(), options())
+    report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)
+    publish(report)
+    return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}

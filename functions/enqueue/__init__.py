@@ -1,0 +1,1 @@
+"""``enqueue``: the management API behind API Gateway (and the recipient-import worker)."""

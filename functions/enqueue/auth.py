@@ -1,0 +1,30 @@
+"""Who is calling, and may they? Every authenticated route calls :func:`need` first."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sendrail.domain.models import Role
+from sendrail.services import auth
+from sendrail.services.auth import Principal
+
+from functions.enqueue.wiring import deps
+
+
+class HasEvent(Protocol):
+    @property
+    def current_event(self) -> Any: ...
+
+
+def need(app: HasEvent, roles: frozenset[Role]) -> Principal:
+    headers = app.current_event.headers or {}
+    authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    principal = auth.authenticate(deps(), authorization)
+    auth.require(principal, roles)
+    return principal
+
+
+def tenant(app: HasEvent, roles: frozenset[Role]) -> tuple[Principal, str]:
+    """The caller and their tenant (the admin key has none: 403 on tenant routes)."""
+    principal = need(app, roles)
+    return principal, principal.tenant()

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from sendrail.services import auth
+from sendrail.services.auth import ADMIN
+from sendrail.storage.codec import decode_cursor
+
+from functions.enqueue.auth import need
+from functions.enqueue.schemas import Page, TenantCreated, TenantView, page, respond
+from functions.enqueue.wiring import deps
+
+router = APIGatewayRouter()
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    owner_email: EmailStr
+    owner_password: SecretStr | None = Field(default=None, min_length=12, max_length=256)
+
+
+@router.post(
+    "/api/admin/tenants",
+    summary="Create a tenant",
+    tags=["admin"],
+    responses={
+        201: {"description": "created", "content": {"application/json": {"model": TenantCreated}}}
+    },
+)
+def create_tenant(body: TenantCreate) -> Response[TenantCreated]:
+    need(router, ADMIN)
+    tenant, owner_key = auth.create_tenant(deps(), body.name)
+    if body.owner_password is not None:
+        from sendrail.services import users  # noqa: PLC0415
+
+        users.create_owner(
+            deps(), tenant.id, str(body.owner_email), body.owner_password.get_secret_value()
+        )
+    return respond(201, TenantCreated(**tenant.model_dump(), owner_key=owner_key))
+
+
+@router.get("/api/admin/tenants", summary="List tenants", tags=["admin"])
+def list_tenants(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: Annotated[str | None, Query()] = None
+) -> Page[TenantView]:
+    need(router, ADMIN)
+    items, last = deps().tenancy.list_tenants(limit, decode_cursor(cursor))
+    return Page[TenantView].model_validate(
+        page([TenantView(**t.model_dump()) for t in items], last)
+    )

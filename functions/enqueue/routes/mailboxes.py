@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sendrail.services import mailboxes
+from sendrail.services.auth import READ, WRITE
+from sendrail.services.mailboxes import MailboxCreate, MailboxFields
+from sendrail.storage.codec import decode_cursor
+
+from functions.enqueue.auth import tenant
+from functions.enqueue.schemas import MailboxView, Page, page, respond
+from functions.enqueue.wiring import deps
+
+router = APIGatewayRouter()
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=300)
+
+
+@router.post(
+    "/api/mailboxes",
+    summary="Connect a sending mailbox",
+    tags=["mailboxes"],
+    responses={
+        201: {"description": "created", "content": {"application/json": {"model": MailboxView}}}
+    },
+)
+def create(body: MailboxCreate) -> Response[MailboxView]:
+    _, tenant_id = tenant(router, WRITE)
+    mailbox = mailboxes.create(deps(), tenant_id, body)
+    return respond(201, MailboxView.of(mailbox))
+
+
+@router.get("/api/mailboxes", summary="List mailboxes", tags=["mailboxes"])
+def list_all(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: Annotated[str | None, Query()] = None
+) -> Page[MailboxView]:
+    _, tenant_id = tenant(router, READ)
+    items, last = deps().mailboxes.page(tenant_id, limit, decode_cursor(cursor))
+    return Page[MailboxView].model_validate(page([MailboxView.of(m) for m in items], last))
+
+
+@router.get("/api/mailboxes/<mailbox_id>", summary="One mailbox", tags=["mailboxes"])
+def get_one(mailbox_id: str) -> MailboxView:
+    _, tenant_id = tenant(router, READ)
+    return MailboxView.of(mailboxes.get(deps(), tenant_id, mailbox_id)[0])
+
+
+@router.patch(
+    "/api/mailboxes/<mailbox_id>",
+    summary="Change limits, tags, from_name, credentials",
+    tags=["mailboxes"],
+)
+def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
+    _, tenant_id = tenant(router, WRITE)
+    return MailboxView.of(mailboxes.update(deps(), tenant_id, mailbox_id, body))
+
+
+@router.delete("/api/mailboxes/<mailbox_id>", summary="Archive a mailbox", tags=["mailboxes"])
+def archive(mailbox_id: str) -> MailboxView:
+    _, tenant_id = tenant(router, WRITE)
+    return MailboxView.of(mailboxes.archive(deps(), tenant_id, mailbox_id))
+
+
+@router.post("/api/mailboxes/<mailbox_id>/pause", summary="Pause a mailbox", tags=["mailboxes"])
+def pause(mailbox_id: str, body: PauseRequest | None = None) -> MailboxView:
+    _, tenant_id = tenant(router, WRITE)
+    return MailboxView.of(
+        mailboxes.pause(deps(), tenant_id, mailbox_id, body.reason if body else None)
+    )
+
+
+@router.post("/api/mailboxes/<mailbox_id>/resume", summary="Resume a mailbox", tags=["mailboxes"])
+def resume(mailbox_id: str) -> MailboxView:
+    _, tenant_id = tenant(router, WRITE)
+    return MailboxView.of(mailboxes.resume(deps(), tenant_id, mailbox_id))

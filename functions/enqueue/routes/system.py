@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from sendrail.services.auth import READ
+
+from functions.enqueue.auth import need
+from functions.enqueue.schemas import Health, Me
+
+router = APIGatewayRouter()
+
+
+@router.get("/health", summary="Liveness", tags=["system"])
+def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/api/me", summary="Who am I", tags=["auth"])
+def me() -> Me:
+    from sendrail.domain.models import Role  # noqa: PLC0415
+
+    principal = need(router, READ | {Role.ADMIN})
+    return Me(tenant_id=principal.tenant_id, role=principal.role.value, user=principal.user_email)

@@ -1,0 +1,31 @@
+"""This function's settings and adapters, built on first use (never at import time)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sendrail.services import auth
+from sendrail.services.deps import Deps
+from sendrail.wiring import build_deps, secret_value
+
+from functions.enqueue.settings import EnqueueSettings
+
+
+@cache
+def settings() -> EnqueueSettings:
+    return EnqueueSettings()  # from the environment
+
+
+@cache
+def deps() -> Deps:
+    built = build_deps(settings(), settings().kms_key_id)
+    if settings().admin_key_secret_arn:
+        # The platform admin key is created at install (a generated secret in AWS).
+        auth.ensure_admin_key(built, secret_value(settings().admin_key_secret_arn or ""))
+    return built
+
+
+def reset() -> None:
+    """Forget the cached settings and adapters (tests and the local stack use this)."""
+    settings.cache_clear()
+    deps.cache_clear()

@@ -1,0 +1,1 @@
+"""``token_refresh``: fired by EventBridge; refreshes OAuth tokens ahead of expiry."""

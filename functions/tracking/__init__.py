@@ -1,0 +1,1 @@
+"""``tracking``: public endpoints (open pixel, click redirect, unsubscribe, bounce intake)."""

@@ -1,0 +1,1 @@
+"""The CDK app (aws-cdk-lib) that defines sendrail in AWS."""

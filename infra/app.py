@@ -1,0 +1,36 @@
+"""``python -m infra.app``: synthesise the stack (what ``cdk synth``/``cdk deploy`` run).
+
+Context: ``publicBaseUrl`` (a custom domain for tracking links), ``retainData``
+(default true), ``bundleDependencies`` (default true; tests pass false)."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Environment
+
+from infra import nag
+from infra.stack import SendrailStack
+
+
+def build(app: App) -> SendrailStack:
+    context = app.node.try_get_context
+    stack = SendrailStack(
+        app,
+        "Sendrail",
+        bundle_dependencies=str(context("bundleDependencies") or "true").lower() != "false",
+        public_base_url=context("publicBaseUrl"),
+        retain_data=str(context("retainData") or "true").lower() != "false",
+        env=Environment(account=context("account"), region=context("region")),
+    )
+    nag.check(app)
+    nag.acknowledge(stack)
+    return stack
+
+
+def main() -> None:
+    app = App()
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The stack's parts, each named for what it holds."""

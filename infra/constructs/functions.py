@@ -1,0 +1,152 @@
+"""The four functions, each with its own least-privilege role, sharing one layer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.bundling import function_code
+from infra.constructs.queues import Queues
+from infra.constructs.tables import Tables
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    timeout: int
+    memory: int
+    uses_kms: bool
+
+
+SPECS = {
+    "enqueue": FunctionSpec("enqueue", 29, 1024, uses_kms=True),
+    "dispatch": FunctionSpec("dispatch", 90, 1024, uses_kms=True),
+    "tracking": FunctionSpec("tracking", 10, 512, uses_kms=False),
+    "token_refresh": FunctionSpec("token_refresh", 60, 512, uses_kms=True),
+}
+
+
+class Functions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        cid: str,
+        *,
+        layer: lambda_.ILayerVersion,
+        tables: Tables,
+        queues: Queues,
+        key: kms.IKey,
+        signing_secret: secretsmanager.ISecret,
+        admin_key: secretsmanager.ISecret,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, cid)
+        common = {
+            "SENDRAIL_TABLES": json.dumps(tables.names()),
+            "SENDRAIL_QUEUES": json.dumps(queues.urls()),
+            "SENDRAIL_SIGNING_SECRET_ARN": signing_secret.secret_arn,
+            "POWERTOOLS_SERVICE_NAME": "sendrail",
+            "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.by_name: dict[str, lambda_.Function] = {}
+        for spec in SPECS.values():
+            fn = lambda_.Function(
+                self,
+                spec.name.title().replace("_", ""),
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                handler=f"functions.{spec.name}.handler.handler",
+                code=function_code(spec.name),
+                layers=[layer],
+                timeout=Duration.seconds(spec.timeout),
+                memory_size=spec.memory,
+                tracing=lambda_.Tracing.ACTIVE,
+                environment={
+                    **common,
+                    **({"SENDRAIL_KMS_KEY_ID": key.key_arn} if spec.uses_kms else {}),
+                },
+                log_group=logs.LogGroup(
+                    self,
+                    f"{spec.name.title().replace('_', '')}Logs",
+                    retention=logs.RetentionDays.ONE_MONTH,
+                    removal_policy=removal,
+                ),
+            )
+            signing_secret.grant_read(fn)
+            self.by_name[spec.name] = fn
+        t = tables.by_name
+        enqueue, dispatch = self.by_name["enqueue"], self.by_name["dispatch"]
+        tracking, refresh = self.by_name["tracking"], self.by_name["token_refresh"]
+
+        # enqueue: the management API and the import worker.
+        for name in ("main", "recipients", "suppressions"):
+            t[name].grant_read_write_data(enqueue)
+        for name in ("limits", "stats"):
+            t[name].grant_read_data(enqueue)
+        for queue in queues.send_queues():
+            queue.grant_send_messages(enqueue)
+        queues.by_name["import"].grant_send_messages(enqueue)
+        key.grant(enqueue, "kms:GenerateDataKey", "kms:Decrypt")
+        admin_key.grant_read(enqueue)
+        enqueue.add_environment("SENDRAIL_ADMIN_KEY_SECRET_ARN", admin_key.secret_arn)
+        enqueue.add_event_source(
+            sources.SqsEventSource(
+                queues.by_name["import"],
+                batch_size=1,
+                report_batch_item_failures=True,
+            )
+        )
+        for name in queues.by_name:
+            if name.endswith("-dlq"):
+                queues.by_name[name].grant(enqueue, "sqs:GetQueueAttributes")
+        for queue in queues.send_queues():
+            queue.grant(enqueue, "sqs:GetQueueAttributes")
+
+        # dispatch: reads the queues, writes recipients, counters and outcomes, sends mail.
+        for name in ("main", "recipients", "limits", "stats"):
+            t[name].grant_read_write_data(dispatch)
+        t["suppressions"].grant_read_data(dispatch)
+        for queue in queues.send_queues():
+            queue.grant_consume_messages(dispatch)
+            queue.grant_send_messages(dispatch)
+        for name, queue in queues.by_name.items():
+            if name.startswith("send-") and name.endswith("-dlq"):
+                queue.grant_send_messages(dispatch)
+        key.grant(dispatch, "kms:Decrypt", "kms:GenerateDataKey")
+        dispatch.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=["*"],
+                conditions={"StringEquals": {"ses:ApiVersion": "2"}},
+            )
+        )
+
+        # tracking: records events, suppresses, cancels unsent mail, pauses mailboxes.
+        for name in ("main", "recipients", "suppressions", "stats"):
+            t[name].grant_read_write_data(tracking)
+
+        # token_refresh: reads and re-seals tokens on mailboxes.
+        t["main"].grant_read_write_data(refresh)
+        key.grant(refresh, "kms:Decrypt", "kms:GenerateDataKey")
+
+    def set_public_base_url(self, url: str) -> None:
+        for fn in self.by_name.values():
+            fn.add_environment("SENDRAIL_PUBLIC_BASE_URL", url)
+
+    def settings_env(self, name: str) -> dict[str, str]:
+        """The environment the stack gives one function (tests compare it with the
+        function's settings model)."""
+        return dict(self.by_name[name].node.default_child.environment.variables)  # type: ignore[union-attr]

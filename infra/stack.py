@@ -1,0 +1,100 @@
+"""The sendrail stack: tables, queues, a key, a secret, the layer, four functions, the API
+and the schedules."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.bundling import layer_code
+from infra.constructs.api import Api
+from infra.constructs.functions import ARCHITECTURE, RUNTIME, Functions
+from infra.constructs.queues import Queues
+from infra.constructs.schedules import Schedules
+from infra.constructs.tables import Tables
+
+
+class SendrailStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        cid: str,
+        *,
+        bundle_dependencies: bool = True,
+        public_base_url: str | None = None,
+        retain_data: bool = True,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, cid, **kwargs)  # type: ignore[arg-type]
+        removal = RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY
+        key = kms.Key(
+            self,
+            "Key",
+            description="sendrail: tables and secrets at rest",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        signing = secretsmanager.Secret(
+            self,
+            "SigningKey",
+            description="sendrail: HMAC key for tracking tokens and OAuth state",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            encryption_key=key,
+            removal_policy=removal,
+        )
+        admin_key = secretsmanager.Secret(
+            self,
+            "AdminKey",
+            description="sendrail: the platform admin API key (read it once)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            encryption_key=key,
+            removal_policy=removal,
+        )
+        tables = Tables(self, "Tables", key=key, removal=removal)
+        queues = Queues(self, "Queues", removal=removal)
+        layer = lambda_.LayerVersion(
+            self,
+            "Common",
+            code=layer_code(
+                with_dependencies=bundle_dependencies,
+                platform="manylinux2014_aarch64",
+                python_version="3.12",
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="sendrail shared package and its dependencies",
+        )
+        self.functions = Functions(
+            self,
+            "Functions",
+            layer=layer,
+            tables=tables,
+            queues=queues,
+            key=key,
+            signing_secret=signing,
+            admin_key=admin_key,
+            removal=removal,
+        )
+        functions: dict[str, lambda_.IFunction] = dict(self.functions.by_name)
+        self.api = Api(self, "Api", functions=functions, removal=removal)
+        # Tracking links use the public base URL: a custom domain if given, else the API's
+        # own URL, derived from its id alone (no cycle: the API's methods depend on the
+        # functions, the functions only on the API's id).
+        self.functions.set_public_base_url(public_base_url or self.api.base_url())
+        Schedules(self, "Schedules", functions=functions)
+        CfnOutput(
+            self, "ApiUrl", value=self.api.rest.url, description="base URL of the sendrail API"
+        )
+        CfnOutput(
+            self,
+            "AdminKeySecret",
+            value=admin_key.secret_arn,
+            description="Secrets Manager secret holding the platform admin key",
+        )

@@ -1,0 +1,25 @@
+"""Email addresses: syntax validation (no DNS) and the normal form used as a key."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidAddress(ValueError):
+    pass
+
+
+def normalize(address: str) -> str:
+    """The key form of an address: validated, domain IDNA-normalised, all lower case
+    (case-insensitive duplicates are the same recipient)."""
+    if not isinstance(address, str) or len(address) > 320:
+        raise InvalidAddress("not an email address")
+    try:
+        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise InvalidAddress(str(exc)) from exc
+    return result.normalized.lower()
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower()

@@ -1,0 +1,301 @@
+"""The entities of sendrail and their value objects (Pydantic, no storage concerns)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sendrail.domain.windows import Window, zone
+
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # platform
+    OWNER = "owner"
+    SENDER = "sender"
+    VIEWER = "viewer"
+
+
+class Provider(StrEnum):
+    SMTP = "smtp"
+    SES = "ses"
+    GMAIL = "gmail"
+    OUTLOOK = "outlook"
+
+
+class MailboxStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    PENDING_AUTH = "pending_auth"
+    NEEDS_REAUTH = "needs_reauth"
+    ARCHIVED = "archived"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class RecipientStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+    BOUNCED = "bounced"
+
+
+FINAL_RECIPIENT_STATUSES = frozenset(
+    {
+        RecipientStatus.SENT,
+        RecipientStatus.FAILED,
+        RecipientStatus.CANCELLED,
+        RecipientStatus.SUPPRESSED,
+        RecipientStatus.BOUNCED,
+    }
+)
+
+
+class RateLimit(BaseModel):
+    """A sliding window: at most ``count`` sends in any ``per_seconds`` seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: PositiveInt = Field(le=10_000)
+    per_seconds: PositiveInt = Field(le=7 * 86_400)
+
+
+class Warmup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_per_day: PositiveInt
+    increase_percent: float = Field(gt=0, le=1000)
+    max_per_day: PositiveInt
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+class SmtpSettings(BaseModel):
+    """Connection settings of an SMTP mailbox, without the password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
+    username: str | None = Field(default=None, max_length=320)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+
+
+class EncryptedBlob(BaseModel):
+    """Envelope-encrypted secret: a KMS-wrapped data key and AES-GCM ciphertext."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key_id: str
+    wrapped_key: str  # base64
+    nonce: str  # base64
+    ciphertext: str  # base64
+
+
+class Tenant(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKey(BaseModel):
+    id: str
+    tenant_id: str | None  # None for the platform admin key
+    name: str
+    role: Role
+    created_at: datetime
+    key_hash: str
+
+
+class User(BaseModel):
+    email: str
+    tenant_id: str
+    role: Role
+    password_hash: str
+    created_at: datetime
+
+
+class Mailbox(BaseModel):
+    id: str
+    tenant_id: str
+    provider: Provider
+    email: str
+    from_name: str | None = None
+    daily_limit: NonNegativeInt = 0
+    hourly_limit: NonNegativeInt | None = None
+    rate_limit: RateLimit | None = None
+    tags: list[str] = Field(default_factory=list)
+    warmup: Warmup | None = None
+    warmup_started_at: datetime | None = None
+    timezone: str = "UTC"
+    smtp: SmtpSettings | None = None
+    ses_configuration_set: str | None = None
+    status: MailboxStatus = MailboxStatus.ACTIVE
+    pause_reason: str | None = None
+    paused_until: datetime | None = None
+    secret: EncryptedBlob | None = None
+    token_expires_at: datetime | None = None
+    token_version: int = 0
+    consecutive_errors: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower()
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.secret is not None
+
+    def can_send(self) -> bool:
+        return self.status is MailboxStatus.ACTIVE
+
+
+class SendingSettings(BaseModel):
+    """Tenant-wide sending caps and window. ``None`` caps are not imposed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_hour: NonNegativeInt | None = None
+    max_per_day: NonNegativeInt | None = None
+    enabled: bool = True
+    window: Window | None = None
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    batch_delay_seconds: int = Field(default=0, ge=0, le=3600)
+    timezone: str = "UTC"
+    at_least_once: bool = False
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        zone(value)
+        return value
+
+
+class ThrottleScope(StrEnum):
+    RECIPIENT = "recipient"
+    SENDER = "sender"
+
+
+class DomainThrottle(BaseModel):
+    tenant_id: str
+    name: str
+    max_per_minute: NonNegativeInt | None = None
+    max_per_hour: NonNegativeInt | None = None
+    max_per_day: NonNegativeInt | None = None
+    scope: ThrottleScope = ThrottleScope.RECIPIENT
+    domains: list[str] = Field(default_factory=list)
+
+    def covers(self) -> list[str]:
+        return [d.lower() for d in (self.domains or [self.name])]
+
+
+class CampaignKind(StrEnum):
+    CAMPAIGN = "campaign"
+    MESSAGE = "message"  # a single transactional/ad hoc message
+
+
+class CampaignCounts(BaseModel):
+    total: int = 0
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    suppressed: int = 0
+    bounced: int = 0
+
+
+class Campaign(BaseModel):
+    id: str
+    tenant_id: str
+    kind: CampaignKind = CampaignKind.CAMPAIGN
+    name: str
+    subject: str
+    html: str
+    text: str | None = None
+    from_name: str | None = None
+    reply_to: str | None = None
+    priority: int = Field(default=5, ge=1, le=10)
+    mailbox_ids: list[str] | None = None
+    mailbox_tags: list[str] | None = None
+    window: Window | None = None
+    recipient_timezone_field: str | None = None
+    track_opens: bool = True
+    track_clicks: bool = True
+    scheduled_at: datetime | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    status: CampaignStatus = CampaignStatus.DRAFT
+    counts: CampaignCounts = Field(default_factory=CampaignCounts)
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    feed_cursor: str | None = None  # last recipient key fed to SQS
+    feed_done: bool = False
+    fed_at: datetime | None = None  # when the feed last reached the end
+    imports_pending: int = 0
+    version: int = 0
+
+
+class Recipient(BaseModel):
+    campaign_id: str
+    email: str
+    tenant_id: str
+    status: RecipientStatus = RecipientStatus.QUEUED
+    data: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 0
+    mailbox_id: str | None = None
+    last_error: str | None = None
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
+    lease_until: datetime | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    MANUAL = "manual"
+
+
+class Suppression(BaseModel):
+    tenant_id: str
+    email: str
+    reason: SuppressionReason
+    created_at: datetime
+
+
+ProviderName = Literal["smtp", "ses", "gmail", "outlook"]

@@ -1,0 +1,104 @@
+"""Domain exceptions. Each maps to one HTTP status in exactly one place
+(``functions/enqueue/errors.py``); nothing matches on message text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SendrailError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class BadRequest(SendrailError):
+    code = "bad_request"
+
+
+class ValidationFailed(SendrailError):
+    code = "validation_failed"
+
+
+class Unauthorized(SendrailError):
+    code = "unauthorized"
+
+
+class Forbidden(SendrailError):
+    code = "forbidden"
+
+
+class NotFound(SendrailError):
+    code = "not_found"
+
+
+class Conflict(SendrailError):
+    code = "conflict"
+
+
+class PayloadTooLarge(SendrailError):
+    code = "payload_too_large"
+
+
+class TooManyRequests(SendrailError):
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+class SendError(SendrailError):
+    """A provider refused or failed a send. ``reason`` is a short machine-readable cause."""
+
+    code = "send_error"
+
+    def __init__(self, message: str, *, reason: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or type(self).__name__
+        self.retry_after = retry_after
+
+
+class TemporarySendError(SendError):
+    """Try this recipient again later (4xx SMTP, throttling, 5xx HTTP)."""
+
+    code = "temporary_send_error"
+
+
+class PermanentSendError(SendError):
+    """This recipient will never be accepted (5xx SMTP about the recipient, 4xx about it)."""
+
+    code = "permanent_send_error"
+
+
+class MailboxSendError(SendError):
+    """The mailbox itself cannot send (auth refused, quota exhausted, grant revoked).
+    The mailbox is paused (or marked ``needs_reauth``) and the message goes to another one."""
+
+    code = "mailbox_send_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        status: str = "paused",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, retry_after=retry_after)
+        self.status = status
+
+
+class UnknownOutcome(SendError):
+    """The provider may or may not have accepted the message (timeout, dropped connection
+    after DATA). Never blindly repeated: resolved by a lookup or marked unknown."""
+
+    code = "unknown_outcome"

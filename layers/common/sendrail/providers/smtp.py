@@ -1,0 +1,160 @@
+"""SMTP: one connection per mailbox, reused for every message of a dispatch invocation.
+
+Classification: a 4xx reply is temporary, a 5xx reply about the recipient or content is
+permanent for that recipient, an authentication or sender refusal is the mailbox's
+problem. A connection lost after the message body was sent is an *unknown outcome*: the
+server may have queued it, so it is never blindly resent."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import smtplib
+import ssl
+from typing import Any
+
+from sendrail.domain.mime import OutgoingMessage
+from sendrail.domain.models import Mailbox, SmtpSecurity
+from sendrail.errors import (
+    MailboxSendError,
+    PermanentSendError,
+    TemporarySendError,
+    UnknownOutcome,
+)
+from sendrail.providers.base import ProviderConfig, SendReceipt
+
+
+def _text(reply: Any) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", "replace")
+    return str(reply)
+
+
+def classify_reply(code: int, message: str, *, stage: str) -> Exception:
+    detail = f"SMTP {code} at {stage}: {message}"[:500]
+    if 400 <= code < 500:
+        return TemporarySendError(detail, reason=f"smtp_{code}")
+    if code in (530, 534, 535, 538) or (stage == "mail" and code in (550, 553, 554)):
+        return MailboxSendError(detail, reason=f"smtp_{code}")
+    return PermanentSendError(detail, reason=f"smtp_{code}")
+
+
+class SmtpSender:
+    def __init__(self, mailbox: Mailbox, secret: bytes | None, config: ProviderConfig) -> None:
+        if mailbox.smtp is None:
+            raise MailboxSendError("SMTP mailbox has no server settings", reason="smtp_config")
+        self._mailbox = mailbox
+        self._settings = mailbox.smtp
+        self._password = json.loads(secret).get("password") if secret else None
+        self._timeout = config.smtp_timeout
+        self._conn: smtplib.SMTP | None = None
+
+    # --- connection ----------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self._settings
+        try:
+            conn: smtplib.SMTP
+            if s.security is SmtpSecurity.TLS:
+                conn = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=self._timeout, context=ssl.create_default_context()
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=self._timeout)
+            conn.ehlo()
+            if s.security is SmtpSecurity.STARTTLS:
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if s.username:
+                conn.login(s.username, self._password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailboxSendError(
+                f"SMTP authentication refused ({exc.smtp_code})", reason="smtp_auth"
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailboxSendError(
+                f"SMTP server lacks a feature: {exc}", reason="smtp_config"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise classify_reply(exc.smtp_code, _text(exc.smtp_error), stage="connect") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporarySendError(
+                f"cannot connect to {s.host}:{s.port}: {type(exc).__name__}", reason="smtp_connect"
+            ) from None
+        return conn
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+            self._conn = None
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, message: OutgoingMessage) -> SendReceipt:
+        payload = message.as_bytes()
+        for attempt in range(2):
+            conn = self._connection()
+            try:
+                code, reply = conn.mail(message.from_email)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                # A reused connection the server closed while idle: reconnect once.
+                self._drop()
+                if attempt == 0:
+                    continue
+                raise TemporarySendError(
+                    "SMTP connection lost before MAIL", reason="smtp_disconnect"
+                ) from None
+            if code != 250:
+                self._reset()
+                raise classify_reply(code, _text(reply), stage="mail")
+            return self._rcpt_and_data(conn, message, payload)
+        raise TemporarySendError("SMTP connection unavailable", reason="smtp_disconnect")
+
+    def _rcpt_and_data(
+        self, conn: smtplib.SMTP, message: OutgoingMessage, payload: bytes
+    ) -> SendReceipt:
+        try:
+            code, reply = conn.rcpt(message.to)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._drop()
+            raise TemporarySendError(
+                "SMTP connection lost at RCPT", reason="smtp_disconnect"
+            ) from None
+        if code not in (250, 251):
+            self._reset()
+            raise classify_reply(code, _text(reply), stage="rcpt")
+        try:
+            code, reply = conn.data(payload)
+        except smtplib.SMTPDataError as exc:
+            self._reset()
+            raise classify_reply(exc.smtp_code, _text(exc.smtp_error), stage="data") from None
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError):
+            # The body may have reached the server: nobody knows whether it was queued.
+            self._drop()
+            raise UnknownOutcome(
+                "SMTP connection lost during DATA", reason="smtp_data_disconnect"
+            ) from None
+        if code != 250:
+            self._reset()
+            raise classify_reply(code, _text(reply), stage="data")
+        return SendReceipt(provider_message_id=_text(reply)[:200] or None)
+
+    def _reset(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._conn.quit()
+            self._drop()

@@ -1,0 +1,33 @@
+"""The bundle of adapters a use case may need, built once per cold start by the function
+(or the local stack, or a test) and passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sendrail.clock import Clock, SystemClock
+from sendrail.storage.campaigns import CampaignRepo
+from sendrail.storage.limits import LimitRepo
+from sendrail.storage.mailboxes import MailboxRepo
+from sendrail.storage.queues import SqsQueues
+from sendrail.storage.recipients import RecipientRepo
+from sendrail.storage.secrets import SecretBox
+from sendrail.storage.settings_repo import SettingsRepo
+from sendrail.storage.suppressions import SuppressionRepo
+from sendrail.storage.tenancy import TenancyRepo
+
+
+@dataclass
+class Deps:
+    queues: SqsQueues
+    secrets: SecretBox
+    signing_key: bytes
+    public_base_url: str
+    clock: Clock = field(default_factory=SystemClock)
+    tenancy: TenancyRepo = field(default_factory=TenancyRepo)
+    mailboxes: MailboxRepo = field(default_factory=MailboxRepo)
+    campaigns: CampaignRepo = field(default_factory=CampaignRepo)
+    recipients: RecipientRepo = field(default_factory=RecipientRepo)
+    suppressions: SuppressionRepo = field(default_factory=SuppressionRepo)
+    settings: SettingsRepo = field(default_factory=SettingsRepo)
+    limits: LimitRepo = field(default_factory=LimitRepo)

@@ -1,0 +1,244 @@
+"""Feeding SQS from DynamoDB, progressively.
+
+Starting a campaign does not push all of its recipients into SQS at once. Every dispatch
+run (and the start itself) feeds each running campaign about as many messages as its
+mailboxes can send right now, walking the campaign's recipients in key order with a
+cursor stored on the campaign. So:
+
+- SQS stays short: deferrals (limits, windows) cost little, and idle runs are cheap;
+- a campaign that outlives SQS's 14-day retention loses nothing: DynamoDB holds every
+  recipient, and a campaign whose feed reached the end while recipients are still
+  ``queued`` is fed again from the start after :data:`REFEED_AFTER` (a message that went
+  to a DLQ or expired is recovered; duplicates in SQS are harmless, claims are conditional);
+- completion is decided from a consistent count of the recipients themselves, never from
+  the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sendrail.domain import limits
+from sendrail.domain.models import Campaign, CampaignStatus, RecipientStatus
+from sendrail.domain.windows import all_open
+from sendrail.services import capacity
+from sendrail.services.deps import Deps
+from sendrail.storage.queues import Outgoing, band_for
+
+FEED_MIN = 20
+FEED_MAX = 2000
+UNCAPPED_FEED = 500  # a mailbox with no cap at all is fed this many per run
+REFEED_AFTER = timedelta(hours=24)
+
+
+def message_body(campaign: Campaign, email: str, timezone: str | None = None) -> dict[str, str]:
+    body = {"t": campaign.tenant_id, "c": campaign.id, "e": email}
+    if timezone:
+        body["z"] = str(timezone)[:64]
+    return body
+
+
+def enqueue(deps: Deps, campaign: Campaign, items: list[tuple[str, str | None]]) -> None:
+    if not items:
+        return
+    queue = band_for(campaign.priority)
+    messages = [
+        Outgoing(id=str(i), body=message_body(campaign, email, tz))
+        for i, (email, tz) in enumerate(items)
+    ]
+    failed = deps.queues.send(queue, messages)
+    if failed:
+        raise RuntimeError(f"SQS refused {len(failed)} message(s) for {campaign.id}")
+
+
+def budget(deps: Deps, campaign: Campaign) -> int:
+    """How many messages to feed now: what the campaign's mailboxes can send right away,
+    nothing while every window that applies to all recipients is closed."""
+    now = deps.clock.now()
+    settings = deps.settings.sending(campaign.tenant_id)
+    if not settings.enabled:
+        return 0
+    windows = capacity.windows_for(
+        settings,
+        campaign.model_copy(update={"window": None})
+        if campaign.recipient_timezone_field
+        else campaign,
+    )
+    if windows and not all_open(windows, now):
+        return 0
+    mailboxes = capacity.pool(campaign, deps.mailboxes.all_for_tenant(campaign.tenant_id))
+    if not mailboxes:
+        return 0
+    subjects = {capacity.mailbox_subject(m.id): capacity.mailbox_rules(m, now) for m in mailboxes}
+    states = deps.limits.read(subjects)
+    room = 0
+    for subject, rules in subjects.items():
+        available = limits.available(states[subject], rules, now)
+        room += UNCAPPED_FEED if available is None else available
+    if room <= 0:
+        return 0
+    return max(FEED_MIN, min(FEED_MAX, room))
+
+
+def feed(deps: Deps, campaign: Campaign, limit: int | None = None) -> int:
+    """Feed one running campaign; returns how many messages went to SQS."""
+    if campaign.status is not CampaignStatus.RUNNING or campaign.feed_done:
+        return 0
+    wanted = budget(deps, campaign) if limit is None else limit
+    if wanted <= 0:
+        return 0
+    cursor = campaign.feed_cursor
+    fed = 0
+    done = False
+    # Pages read up to ``wanted`` items each; a few pages at most per run.
+    for _ in range(5):
+        found, cursor, done = deps.recipients.queued_after(
+            campaign.id,
+            cursor,
+            max(wanted - fed, FEED_MIN),
+            data_field=campaign.recipient_timezone_field,
+        )
+        enqueue(
+            deps, campaign, [(email, tz if isinstance(tz, str) else None) for email, tz in found]
+        )
+        fed += len(found)
+        if done or fed >= wanted:
+            break
+    deps.campaigns.advance_feed(
+        campaign.tenant_id,
+        campaign.id,
+        campaign.feed_cursor,
+        None if done else cursor,
+        done,
+        deps.clock.now(),
+    )
+    return fed
+
+
+def sweep_cancelled(deps: Deps, campaign: Campaign, budget: int = 5000) -> int:
+    """Mark up to ``budget`` unsent recipients of a cancelled campaign ``cancelled``."""
+    if campaign.status is not CampaignStatus.CANCELLED or campaign.feed_done:
+        return 0
+    now = deps.clock.now()
+    cancelled = 0
+    seen = 0
+    cursor = campaign.feed_cursor
+    done = False
+    while seen < budget:
+        found, cursor, done = deps.recipients.queued_after(campaign.id, cursor, min(1000, budget))
+        seen += max(len(found), 1)
+        for email, _ in found:
+            if deps.recipients.set_status(
+                campaign.id,
+                email,
+                RecipientStatus.CANCELLED,
+                now,
+                only_from=[RecipientStatus.QUEUED],
+            ):
+                cancelled += 1
+        if done:
+            break
+    if cancelled:
+        deps.campaigns.add_counts(
+            campaign.tenant_id, campaign.id, {"queued": -cancelled, "cancelled": cancelled}
+        )
+    deps.campaigns.advance_feed(
+        campaign.tenant_id,
+        campaign.id,
+        campaign.feed_cursor,
+        None if done else cursor,
+        done,
+        now,
+        deindex=done,
+    )
+    return cancelled
+
+
+def delete_recipients(deps: Deps, campaign: Campaign) -> int:
+    return deps.recipients.delete_all(campaign.id)
+
+
+@dataclass
+class FeedReport:
+    started: int = 0
+    fed: int = 0
+    completed: int = 0
+    swept: int = 0
+
+
+def try_complete(deps: Deps, campaign: Campaign) -> bool:
+    """Complete the campaign if a consistent count finds nothing queued or sending;
+    otherwise repair the counters and feed again from the start."""
+    counted = deps.recipients.count_by_status(campaign.id)
+    verified = {
+        name: counted.get(name, 0)
+        for name in ("queued", "sending", "sent", "failed", "cancelled", "suppressed", "bounced")
+    }
+    verified["total"] = sum(counted.values())
+    now = deps.clock.now()
+    if verified["queued"] == 0 and verified["sending"] == 0:
+        moved = deps.campaigns.transition(
+            campaign.tenant_id,
+            campaign.id,
+            {CampaignStatus.RUNNING},
+            CampaignStatus.COMPLETED,
+            now,
+            doc_updates={"completed_at": now},
+            counter_set=verified,
+        )
+        return moved is not None
+    deps.campaigns.add_counts(
+        campaign.tenant_id,
+        campaign.id,
+        {name: verified[name] - getattr(campaign.counts, name) for name in verified},
+    )
+    if verified["queued"]:
+        deps.campaigns.reset_feed(campaign.tenant_id, campaign.id)
+    return False
+
+
+def run(deps: Deps) -> FeedReport:
+    """Look after every active campaign: start the due scheduled ones, feed the running
+    ones, complete the finished ones, sweep the cancelled ones."""
+    report = FeedReport()
+    now = deps.clock.now()
+    for tenant_id, campaign_id in deps.campaigns.active():
+        campaign = deps.campaigns.get(tenant_id, campaign_id)
+        if campaign is None:
+            continue
+        if campaign.status is CampaignStatus.SCHEDULED:
+            if campaign.scheduled_at is None or campaign.scheduled_at <= now:
+                started = deps.campaigns.transition(
+                    tenant_id,
+                    campaign_id,
+                    {CampaignStatus.SCHEDULED},
+                    CampaignStatus.RUNNING,
+                    now,
+                    doc_updates={"started_at": now},
+                    feed_reset=True,
+                )
+                if started is None:
+                    continue
+                report.started += 1
+                campaign = started
+            else:
+                continue
+        if campaign.status is CampaignStatus.CANCELLED:
+            report.swept += sweep_cancelled(deps, campaign)
+            continue
+        if campaign.status is not CampaignStatus.RUNNING:
+            continue
+        if not campaign.feed_done:
+            report.fed += feed(deps, campaign)
+            continue
+        if campaign.imports_pending > 0:
+            continue
+        counts = campaign.counts
+        stale = campaign.fed_at is None or now - campaign.fed_at > REFEED_AFTER
+        if (counts.queued <= 0 and counts.sending <= 0) or stale:
+            # Counters say done, or recipients are still queued a day after the feed
+            # ended (a message lost to a DLQ or to SQS's retention): count for real,
+            # then complete, or repair the counters and feed again from the start.
+            report.completed += int(try_complete(deps, campaign))
+    return report

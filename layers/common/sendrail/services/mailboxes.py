@@ -1,0 +1,177 @@
+"""Mailbox use cases: connect, change, pause/resume, archive."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+
+from sendrail.domain.addresses import InvalidAddress, normalize
+from sendrail.domain.headers import check_value
+from sendrail.domain.models import (
+    Mailbox,
+    MailboxStatus,
+    Provider,
+    RateLimit,
+    SmtpSettings,
+    Warmup,
+)
+from sendrail.domain.windows import zone
+from sendrail.errors import Conflict, NotFound, ValidationFailed
+from sendrail.ids import new_id
+from sendrail.providers import SUPPORTED
+from sendrail.services.deps import Deps
+
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
+
+
+class SmtpInput(SmtpSettings):
+    password: SecretStr | None = Field(default=None, max_length=1024)
+
+
+class MailboxFields(BaseModel):
+    """Fields a client may set on create and change with PATCH."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_name: str | None = Field(default=None, max_length=200)
+    daily_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    hourly_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    rate_limit: RateLimit | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    warmup: Warmup | None = None
+    timezone: str | None = None
+    smtp: SmtpInput | None = None
+    ses_configuration_set: str | None = Field(default=None, max_length=64)
+
+    @field_validator("from_name")
+    @classmethod
+    def _no_crlf(cls, value: str | None) -> str | None:
+        return check_value(value) if value is not None else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
+
+
+class MailboxCreate(MailboxFields):
+    provider: Provider
+    email: EmailStr
+
+
+def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
+    if smtp is None or smtp.password is None:
+        return None
+    return json.dumps({"password": smtp.password.get_secret_value()}).encode()
+
+
+def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
+    if spec.provider not in SUPPORTED:
+        raise ValidationFailed(
+            f"provider {spec.provider.value} cannot be connected yet",
+            details=[{"field": "provider", "reason": "not available"}],
+        )
+    if spec.provider is Provider.SMTP and spec.smtp is None:
+        raise ValidationFailed(
+            "an smtp mailbox needs smtp settings", details=[{"field": "smtp", "reason": "required"}]
+        )
+    try:
+        email = normalize(str(spec.email))
+    except InvalidAddress as exc:
+        raise ValidationFailed(str(exc), details=[{"field": "email"}]) from exc
+    now = deps.clock.now()
+    mailbox_id = new_id("mbx", now)
+    fields = spec.model_dump(exclude={"provider", "email", "smtp"}, exclude_none=True)
+    mailbox = Mailbox(
+        id=mailbox_id,
+        tenant_id=tenant_id,
+        provider=spec.provider,
+        email=email,
+        smtp=SmtpSettings(**spec.smtp.model_dump(exclude={"password"})) if spec.smtp else None,
+        status=MailboxStatus.ACTIVE,
+        warmup_started_at=now if spec.warmup else None,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    payload = _secret_payload(spec.smtp)
+    if payload is not None:
+        mailbox = mailbox.model_copy(update={"secret": deps.secrets.seal(payload, mailbox_id)})
+    deps.mailboxes.create(mailbox)
+    return mailbox
+
+
+def get(deps: Deps, tenant_id: str, mailbox_id: str) -> tuple[Mailbox, int]:
+    found = deps.mailboxes.get(tenant_id, mailbox_id)
+    if found is None:
+        raise NotFound("no such mailbox")
+    return found
+
+
+def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) -> Mailbox:
+    mailbox, version = get(deps, tenant_id, mailbox_id)
+    if mailbox.status is MailboxStatus.ARCHIVED:
+        raise Conflict("an archived mailbox cannot be changed")
+    given: dict[str, Any] = {
+        k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
+    }
+    if "daily_limit" in given and given["daily_limit"] is None:
+        given["daily_limit"] = 0
+    if "tags" in given and given["tags"] is None:
+        given["tags"] = []
+    if "warmup" in given and given["warmup"] is not None and mailbox.warmup is None:
+        given["warmup_started_at"] = deps.clock.now()
+    if "smtp" in changes.model_fields_set and changes.smtp is not None:
+        given["smtp"] = SmtpSettings(**changes.smtp.model_dump(exclude={"password"}))
+        payload = _secret_payload(changes.smtp)
+        if payload is not None:
+            given["secret"] = deps.secrets.seal(payload, mailbox.id)
+    updated = mailbox.model_copy(update={**given, "updated_at": deps.clock.now()})
+    Mailbox.model_validate(updated.model_dump())  # re-check invariants
+    deps.mailboxes.replace(updated, version)
+    return updated
+
+
+def pause(deps: Deps, tenant_id: str, mailbox_id: str, reason: str | None = None) -> Mailbox:
+    mailbox, _ = get(deps, tenant_id, mailbox_id)
+    if mailbox.status is MailboxStatus.ARCHIVED:
+        raise Conflict("an archived mailbox cannot be paused")
+    deps.mailboxes.set_status(
+        tenant_id,
+        mailbox_id,
+        MailboxStatus.PAUSED,
+        reason=reason or "paused by user",
+        now=deps.clock.now(),
+    )
+    return get(deps, tenant_id, mailbox_id)[0]
+
+
+def resume(deps: Deps, tenant_id: str, mailbox_id: str) -> Mailbox:
+    mailbox, _ = get(deps, tenant_id, mailbox_id)
+    if mailbox.status not in (MailboxStatus.PAUSED, MailboxStatus.ACTIVE):
+        raise Conflict(f"a mailbox in status {mailbox.status.value} cannot be resumed")
+    deps.mailboxes.set_status(
+        tenant_id, mailbox_id, MailboxStatus.ACTIVE, reason=None, now=deps.clock.now()
+    )
+    return get(deps, tenant_id, mailbox_id)[0]
+
+
+def archive(deps: Deps, tenant_id: str, mailbox_id: str) -> Mailbox:
+    """Archive: it sends nothing more; queued mail is placed on the other mailboxes by
+    dispatch (recipients are never bound to a mailbox before their claim)."""
+    get(deps, tenant_id, mailbox_id)
+    deps.mailboxes.set_status(
+        tenant_id, mailbox_id, MailboxStatus.ARCHIVED, reason="archived", now=deps.clock.now()
+    )
+    return get(deps, tenant_id, mailbox_id)[0]
+
+
+def normalise_email(address: str) -> str:
+    try:
+        return normalize(address)
+    except InvalidAddress as exc:
+        raise ValidationFailed(str(exc), details=[{"field": "email"}]) from exc

@@ -1,0 +1,40 @@
+"""Configuration shared by the functions. Each function declares its own settings model
+(``functions/<name>/settings.py``) by extending :class:`CommonSettings`; it is validated
+once per cold start. Logic never reads ``os.environ``: it receives what it needs."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sendrail.storage.tables import MODELS, TableNames
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SENDRAIL_", extra="ignore", frozen=True)
+
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    tables: dict[str, str] = Field(description="logical table name -> DynamoDB table name")
+    queues: dict[str, str] = Field(description="logical queue name -> SQS queue URL")
+    # HMAC key for tracking tokens and OAuth state: the value itself locally, or the ARN of
+    # a Secrets Manager secret in AWS (fetched through Powertools Parameters, cached).
+    signing_key: SecretStr | None = None
+    signing_secret_arn: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    stage: str = "aws"  # "aws" or "local"
+
+    @field_validator("tables")
+    @classmethod
+    def _all_tables(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = set(MODELS) - set(value)
+        if missing:
+            raise ValueError(f"missing table names: {sorted(missing)}")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def table_names(self) -> TableNames:
+        return TableNames(**{k: self.tables[k] for k in MODELS})

@@ -1,0 +1,268 @@
+"""Recipients: one item per (campaign or message, normalised address).
+
+The key makes duplicates impossible: the same address in the same campaign is the same
+item, however many times it is uploaded or enqueued. Claims are conditional updates
+(``queued`` -> ``sending``), so no two dispatchers ever send to the same item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from sendrail.domain.models import Recipient, RecipientStatus
+from sendrail.storage.codec import get_or_none, is_conditional_failure
+from sendrail.storage.tables import RecipientItem
+
+LEASE_SHARD = "L"
+
+
+def to_item(r: Recipient) -> RecipientItem:
+    return RecipientItem(
+        r.campaign_id,
+        r.email,
+        tenant_id=r.tenant_id,
+        tenant_email=f"{r.tenant_id}#{r.email}",
+        status=r.status.value,
+        data=r.data or None,
+        attempts=r.attempts,
+        mailbox_id=r.mailbox_id,
+        last_error=r.last_error,
+        message_id=r.message_id,
+        sent_at=r.sent_at,
+        opened_at=r.opened_at,
+        clicked_at=r.clicked_at,
+        next_attempt_at=r.next_attempt_at,
+        lease_shard=LEASE_SHARD if r.status is RecipientStatus.SENDING else None,
+        lease_until=r.lease_until.timestamp()
+        if r.lease_until and r.status is RecipientStatus.SENDING
+        else None,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def from_item(item: RecipientItem) -> Recipient:
+    lease = (
+        datetime.fromtimestamp(float(item.lease_until), UTC)
+        if item.lease_until is not None
+        else None
+    )
+    return Recipient(
+        campaign_id=item.campaign_id,
+        email=item.email,
+        tenant_id=item.tenant_id,
+        status=RecipientStatus(item.status),
+        data=dict(item.data or {}),
+        attempts=int(item.attempts or 0),
+        mailbox_id=item.mailbox_id,
+        last_error=item.last_error,
+        message_id=item.message_id,
+        sent_at=item.sent_at,
+        opened_at=item.opened_at,
+        clicked_at=item.clicked_at,
+        lease_until=lease,
+        next_attempt_at=item.next_attempt_at,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+class RecipientRepo:
+    def existing(self, campaign_id: str, emails: Iterable[str]) -> set[str]:
+        keys = [(campaign_id, e) for e in set(emails)]
+        found: set[str] = set()
+        for start in range(0, len(keys), 100):
+            for item in RecipientItem.batch_get(
+                keys[start : start + 100], consistent_read=True, attributes_to_get=["email"]
+            ):
+                found.add(item.email)
+        return found
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Recipient]:
+        out: dict[tuple[str, str], Recipient] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            for item in RecipientItem.batch_get(unique[start : start + 100], consistent_read=True):
+                out[(item.campaign_id, item.email)] = from_item(item)
+        return out
+
+    def put_many(self, recipients: Iterable[Recipient]) -> int:
+        """Blind batch write (25 per call). Callers check :meth:`existing` first."""
+        count = 0
+        with RecipientItem.batch_write() as batch:
+            for r in recipients:
+                batch.save(to_item(r))
+                count += 1
+        return count
+
+    def get(self, campaign_id: str, email: str) -> Recipient | None:
+        item = get_or_none(RecipientItem, campaign_id, email)
+        return from_item(item) if item else None
+
+    def page(
+        self,
+        campaign_id: str,
+        *,
+        limit: int,
+        after: dict[str, Any] | None = None,
+        status: RecipientStatus | None = None,
+        consistent: bool = False,
+    ) -> tuple[list[Recipient], dict[str, Any] | None]:
+        result = RecipientItem.query(
+            campaign_id,
+            filter_condition=(RecipientItem.status == status.value) if status else None,
+            limit=limit,
+            last_evaluated_key=after,
+            consistent_read=consistent,
+        )
+        items = [from_item(i) for i in result]
+        return items, result.last_evaluated_key
+
+    def iterate(
+        self, campaign_id: str, *, status: RecipientStatus | None = None, page_size: int = 1000
+    ) -> Iterator[Recipient]:
+        after: dict[str, Any] | None = None
+        while True:
+            page, after = self.page(campaign_id, limit=page_size, after=after, status=status)
+            yield from page
+            if not after:
+                return
+
+    def queued_after(
+        self, campaign_id: str, cursor: str | None, limit: int, *, data_field: str | None = None
+    ) -> tuple[list[tuple[str, Any]], str | None, bool]:
+        """Recipients still ``queued`` after ``cursor`` in key order, for feeding SQS, with
+        the value of one data field if asked. Returns (items, new cursor, reached the end).
+        Reads at most ``limit`` items (queued or not) per call."""
+        attributes = ["email", "status"] + (["data"] if data_field else [])
+        result = RecipientItem.query(
+            campaign_id,
+            range_key_condition=RecipientItem.email > cursor if cursor else None,
+            limit=limit,
+            consistent_read=True,
+            attributes_to_get=attributes,
+        )
+        found: list[tuple[str, Any]] = []
+        last = cursor
+        for item in result:
+            last = item.email
+            if item.status == RecipientStatus.QUEUED.value:
+                value = (item.data or {}).get(data_field) if data_field else None
+                found.append((item.email, value))
+        return found, last, result.last_evaluated_key is None
+
+    def delete_all(self, campaign_id: str) -> int:
+        count = 0
+        with RecipientItem.batch_write() as batch:
+            for item in RecipientItem.query(
+                campaign_id, attributes_to_get=["campaign_id", "email"]
+            ):
+                batch.delete(item)
+                count += 1
+        return count
+
+    def count_by_status(self, campaign_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in RecipientItem.query(
+            campaign_id, consistent_read=True, attributes_to_get=["status"]
+        ):
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return counts
+
+    def claim(
+        self,
+        campaign_id: str,
+        email: str,
+        *,
+        mailbox_id: str,
+        message_id: str,
+        lease_until: datetime,
+        now: datetime,
+        allow_from: RecipientStatus = RecipientStatus.QUEUED,
+    ) -> Recipient | None:
+        """``queued`` -> ``sending`` for one dispatcher; None if not queued any more."""
+        item = RecipientItem(campaign_id, email)
+        try:
+            item.update(
+                actions=[
+                    RecipientItem.status.set(RecipientStatus.SENDING.value),
+                    RecipientItem.mailbox_id.set(mailbox_id),
+                    RecipientItem.message_id.set(message_id),
+                    RecipientItem.attempts.add(1),
+                    RecipientItem.lease_shard.set(LEASE_SHARD),
+                    RecipientItem.lease_until.set(lease_until.timestamp()),
+                    RecipientItem.updated_at.set(now),
+                ],
+                condition=RecipientItem.status == allow_from.value,
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return None
+            raise
+        return from_item(item)
+
+    def finish_many(self, recipients: Iterable[Recipient]) -> None:
+        """Write the outcome of claimed recipients (we hold their claim: blind batch put)."""
+        self.put_many(recipients)
+
+    def resolve_claim(self, claimed: Recipient, final: Recipient) -> bool:
+        """Replace a ``sending`` recipient whose claim is still ``claimed``'s (same lease)."""
+        lease = claimed.lease_until.timestamp() if claimed.lease_until else None
+        condition = RecipientItem.status == RecipientStatus.SENDING.value
+        condition &= (
+            (RecipientItem.lease_until == lease)
+            if lease is not None
+            else RecipientItem.lease_until.does_not_exist()
+        )
+        try:
+            to_item(final).save(condition)
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def set_status(
+        self,
+        campaign_id: str,
+        email: str,
+        to: RecipientStatus,
+        now: datetime,
+        *,
+        only_from: Iterable[RecipientStatus],
+        error: str | None = None,
+    ) -> Recipient | None:
+        """Conditional status change; None when the item is not in one of ``only_from``."""
+        allowed = [s.value for s in only_from]
+        item = RecipientItem(campaign_id, email)
+        actions: list[Action] = [
+            RecipientItem.status.set(to.value),
+            RecipientItem.updated_at.set(now),
+            RecipientItem.lease_shard.remove(),
+            RecipientItem.lease_until.remove(),
+        ]
+        if error is not None:
+            actions.append(RecipientItem.last_error.set(error))
+        try:
+            item.update(actions=actions, condition=RecipientItem.status.is_in(*allowed))
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return None
+            raise
+        return from_item(item)
+
+    def campaigns_of(self, tenant_id: str, email: str) -> list[str]:
+        return [i.campaign_id for i in RecipientItem.by_email.query(f"{tenant_id}#{email}")]
+
+    def expired_leases(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        return [
+            (i.campaign_id, i.email)
+            for i in RecipientItem.leases.query(
+                LEASE_SHARD, RecipientItem.lease_until < before.timestamp(), limit=limit
+            )
+        ]

@@ -1,0 +1,117 @@
+"""Tenants, API keys and users (``main`` table)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from sendrail.domain.models import ApiKey, Role, Tenant, User
+from sendrail.errors import Conflict
+from sendrail.storage.codec import dump, get_or_none, is_conditional_failure
+from sendrail.storage.tables import MainItem
+
+
+def _tenant_pk(tenant_id: str) -> str:
+    return f"T#{tenant_id}"
+
+
+class TenancyRepo:
+    # --- tenants ---------------------------------------------------------------------------
+
+    def put_tenant(self, tenant: Tenant) -> None:
+        MainItem(
+            _tenant_pk(tenant.id),
+            "TENANT",
+            kind="tenant",
+            tenant_id=tenant.id,
+            gsi1pk="TENANTS",
+            gsi1sk=tenant.id,
+            doc=dump(tenant),
+        ).save(MainItem.pk.does_not_exist())
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        item = get_or_none(MainItem, _tenant_pk(tenant_id), "TENANT")
+        return Tenant.model_validate(item.doc) if item else None
+
+    def list_tenants(
+        self, limit: int, after: dict[str, Any] | None
+    ) -> tuple[list[Tenant], dict[str, Any] | None]:
+        result = MainItem.gsi1.query("TENANTS", limit=limit, last_evaluated_key=after)
+        items = [Tenant.model_validate(i.doc) for i in result]
+        return items, result.last_evaluated_key
+
+    # --- API keys --------------------------------------------------------------------------
+
+    def put_key(self, key: ApiKey) -> None:
+        MainItem(
+            f"KEY#{key.key_hash}",
+            "KEY",
+            kind="key",
+            tenant_id=key.tenant_id,
+            gsi1pk=f"T#{key.tenant_id or '-'}#KEYS",
+            gsi1sk=key.id,
+            doc=dump(key),
+        ).save(MainItem.pk.does_not_exist())
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        item = get_or_none(MainItem, f"KEY#{key_hash}", "KEY")
+        return ApiKey.model_validate(item.doc) if item else None
+
+    def list_keys(
+        self, tenant_id: str | None, limit: int, after: dict[str, Any] | None
+    ) -> tuple[list[ApiKey], dict[str, Any] | None]:
+        result = MainItem.gsi1.query(
+            f"T#{tenant_id or '-'}#KEYS", limit=limit, last_evaluated_key=after
+        )
+        return [ApiKey.model_validate(i.doc) for i in result], result.last_evaluated_key
+
+    def delete_key(self, tenant_id: str | None, key_id: str) -> bool:
+        for item in MainItem.gsi1.query(f"T#{tenant_id or '-'}#KEYS", MainItem.gsi1sk == key_id):
+            MainItem(item.pk, item.sk).delete()
+            return True
+        return False
+
+    # --- users -----------------------------------------------------------------------------
+
+    def put_user(self, user: User) -> None:
+        try:
+            MainItem(
+                f"USER#{user.email}",
+                "USER",
+                kind="user",
+                tenant_id=user.tenant_id,
+                gsi1pk=f"T#{user.tenant_id}#USERS",
+                gsi1sk=user.email,
+                doc=dump(user),
+            ).save(MainItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(f"a user with email {user.email} already exists") from exc
+            raise
+
+    def get_user(self, email: str) -> User | None:
+        item = get_or_none(MainItem, f"USER#{email}", "USER")
+        return User.model_validate(item.doc) if item else None
+
+    # --- login throttle --------------------------------------------------------------------
+
+    def record_login_failure(self, email: str, window_key: str, expires: datetime) -> int:
+        item = MainItem(f"LOGIN#{email}", f"W#{window_key}")
+        item.update(
+            actions=[
+                MainItem.failures.add(1),
+                MainItem.kind.set("login_throttle"),
+                MainItem.expires_at.set(expires),
+            ],
+        )
+        return int(item.failures or 0)
+
+    def login_failures(self, email: str, window_key: str) -> int:
+        item = get_or_none(MainItem, f"LOGIN#{email}", f"W#{window_key}")
+        return int(item.failures or 0) if item else 0
+
+
+def role_of(value: str) -> Role:
+    return Role(value)

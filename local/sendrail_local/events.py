@@ -1,0 +1,71 @@
+"""Lambda event payloads: API Gateway REST proxy events and EventBridge scheduled events."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from sendrail.clock import to_rfc3339
+
+TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+def api_gateway_event(
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    source_ip: str,
+    now: datetime,
+    stage: str = "local",
+) -> dict[str, Any]:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    is_text = not body or any(content_type.startswith(t) for t in TEXT_TYPES)
+    parsed = parse_qs(query, keep_blank_values=True)
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in parsed.items()} or None,
+        "multiValueQueryStringParameters": parsed or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+            "accountId": "123456789012",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+        },
+        "body": (body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode())
+        if body
+        else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+def scheduled_event(rule: str, now: datetime) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": to_rfc3339(now),
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"],
+        "detail": {},
+    }

@@ -1,0 +1,159 @@
+"""The HTTP front: each request becomes an API Gateway REST proxy event for the same
+handler Lambda runs; ``/_local/*`` is served here (never deployed)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sendrail.api_routes import function_for
+from sendrail.clock import to_rfc3339
+
+from sendrail_local.events import api_gateway_event
+
+log = logging.getLogger("sendrail.local.http")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Front(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], stack: Any) -> None:
+        super().__init__(address, _Handler)
+        self.stack = stack
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Front
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # Every method goes through the same door.
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        self.send_response(status)
+        sent = {k.lower() for k in (headers or {})}
+        if "content-type" not in sent:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._reply(status, json.dumps(payload, default=str).encode())
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._json(status, {"error": {"code": code, "message": message, "details": []}})
+
+    def _handle(self) -> None:
+        stack = self.server.stack
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._error(413, "payload_too_large", "the request body is larger than 10 MB")
+            return
+        body = self.rfile.read(length) if length else b""
+        guard: AbstractContextManager[Any] = stack.world if stack.clock.virtual else nullcontext()
+        with guard:
+            if parts.path.startswith("/_local/"):
+                self._local(parts.path, parts.query, body)
+                return
+            function = function_for(parts.path)
+            if function is None:
+                self._error(404, "not_found", "no such route")
+                return
+            headers = {k: v for k, v in self.headers.items()}
+            event = api_gateway_event(
+                self.command,
+                parts.path,
+                parts.query,
+                headers,
+                body,
+                source_ip=self.client_address[0],
+                now=stack.clock.now(),
+            )
+            try:
+                result = stack.functions.invoke(function, event)
+            except Exception:
+                log.exception("%s failed", function)
+                self._error(502, "bad_gateway", "the function failed")
+                return
+        self._from_lambda(result)
+
+    def _from_lambda(self, result: dict[str, Any]) -> None:
+        headers: dict[str, str] = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        self._reply(int(result.get("statusCode", 200)), body, headers)
+
+    # --- /_local ---------------------------------------------------------------------------
+
+    def _local(self, path: str, query: str, body: bytes) -> None:
+        stack = self.server.stack
+        if path == "/_local/outbox" and self.command == "GET":
+            to = parse_qs(query).get("to", [None])[-1]
+            self._json(200, {"items": [i.as_json() for i in stack.outbox.items(to)]})
+        elif path == "/_local/outbox" and self.command == "DELETE":
+            self._json(200, {"cleared": stack.outbox.clear()})
+        elif path == "/_local/clock" and self.command == "GET":
+            self._json(200, {"now": to_rfc3339(stack.clock.now()), "virtual": stack.clock.virtual})
+        elif path == "/_local/clock/advance" and self.command == "POST":
+            self._advance(body)
+        elif path.startswith("/_local/run/") and self.command == "POST":
+            name = path.rsplit("/", 1)[-1]
+            if stack.scheduler.run_now(name):
+                self._json(200, {"ran": name, "now": to_rfc3339(stack.clock.now())})
+            else:
+                self._error(404, "not_found", f"no scheduled function {name}")
+        else:
+            self._error(404, "not_found", "no such local route")
+
+    def _advance(self, body: bytes) -> None:
+        stack = self.server.stack
+        if not stack.clock.virtual:
+            self._error(409, "conflict", "start with SENDRAIL_VIRTUAL_CLOCK to move time")
+            return
+        try:
+            payload = json.loads(body or b"{}")
+            seconds = float(payload["seconds"])
+        except (ValueError, KeyError, TypeError):
+            self._error(422, "validation_failed", 'send {"seconds": <number>}')
+            return
+        if not 0 <= seconds <= 400 * 86400:
+            self._error(422, "validation_failed", "seconds must be between 0 and 400 days")
+            return
+        fired = stack.scheduler.advance(seconds)
+        self._json(200, {"now": to_rfc3339(stack.clock.now()), "fired": fired})
+
+
+def serve(stack: Any, host: str, port: int) -> tuple[Front, threading.Thread]:
+    front = Front((host, port), stack)
+    thread = threading.Thread(target=front.serve_forever, name="http-front", daemon=True)
+    thread.start()
+    return front, thread

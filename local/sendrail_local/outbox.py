@@ -1,0 +1,103 @@
+"""What the local SMTP sink and the provider fakes received, for ``GET /_local/outbox``."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from sendrail.clock import Clock, to_rfc3339
+
+
+@dataclass
+class Received:
+    to: str
+    sender: str
+    mailbox_id: str | None
+    subject: str
+    message_id: str
+    headers: dict[str, str]
+    html: str
+    text: str
+    received_at: datetime
+    via: str
+    raw: bytes = field(repr=False, default=b"")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "from": self.sender,
+            "mailbox_id": self.mailbox_id,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "headers": self.headers,
+            "html": self.html,
+            "text": self.text,
+            "received_at": to_rfc3339(self.received_at),
+            "via": self.via,
+        }
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    html = text = ""
+    html_part = message.get_body(preferencelist=("html",))
+    text_part = message.get_body(preferencelist=("plain",))
+    if html_part is not None:
+        html = str(html_part.get_content())
+    if text_part is not None:
+        text = str(text_part.get_content())
+    return html, text
+
+
+class Outbox:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._items: list[Received] = []
+        self._lock = threading.Lock()
+        self._mailbox_by_address: dict[str, str] = {}
+
+    def record_raw(
+        self,
+        raw: bytes,
+        *,
+        envelope_to: list[str],
+        envelope_from: str,
+        via: str,
+        mailbox_id: str | None = None,
+    ) -> None:
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        html, text = _parts(message)
+        headers = {name: str(value) for name, value in message.items()}
+        for rcpt in envelope_to or [str(message.get("To", ""))]:
+            item = Received(
+                to=rcpt.lower(),
+                sender=envelope_from,
+                mailbox_id=mailbox_id,
+                subject=str(message.get("Subject", "")),
+                message_id=str(message.get("Message-ID", "")),
+                headers=headers,
+                html=html,
+                text=text,
+                received_at=self._clock.now(),
+                via=via,
+                raw=raw,
+            )
+            with self._lock:
+                self._items.append(item)
+
+    def items(self, to: str | None = None) -> list[Received]:
+        with self._lock:
+            found = list(self._items)
+        if to:
+            found = [i for i in found if i.to == to.lower()]
+        return found
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._items)
+            self._items.clear()
+            return count

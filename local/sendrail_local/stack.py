@@ -1,0 +1,154 @@
+"""Assembling the local stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sendrail.clock import parse_rfc3339
+from sendrail.schedules import SCHEDULES
+
+from sendrail_local.aws import EmbeddedAws, LocalResources
+from sendrail_local.clock import LocalClock
+from sendrail_local.events import scheduled_event
+from sendrail_local.http_front import Front, serve
+from sendrail_local.lambdas import Functions
+from sendrail_local.outbox import Outbox
+from sendrail_local.scheduler import Scheduler
+from sendrail_local.sink import SmtpSink
+
+log = logging.getLogger("sendrail.local")
+
+DEFAULT_TENANT = "ten_default"
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    smtp_sink_port: int = 2525
+    virtual_start: datetime | None = None
+    admin_key: str | None = None
+    owner_key: str | None = None
+    dispatch_every: float | None = (
+        None  # wall clock only; the virtual clock uses EventBridge's rate
+    )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LocalConfig:
+        env = dict(os.environ if env is None else env)
+        virtual = env.get("SENDRAIL_VIRTUAL_CLOCK")
+        every = env.get("SENDRAIL_DISPATCH_EVERY")
+        return cls(
+            host=env.get("SENDRAIL_HOST", "127.0.0.1"),
+            port=int(env.get("SENDRAIL_PORT", "8000")),
+            smtp_sink_port=int(env.get("SENDRAIL_SMTP_SINK_PORT", "2525")),
+            virtual_start=parse_rfc3339(virtual) if virtual else None,
+            admin_key=env.get("SENDRAIL_LOCAL_ADMIN_KEY") or None,
+            owner_key=env.get("SENDRAIL_LOCAL_OWNER_KEY") or None,
+            dispatch_every=float(every) if every else None,
+        )
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+        self.world = threading.RLock()
+        self.clock = LocalClock(config.virtual_start)
+        self.aws = EmbeddedAws()
+        self.outbox = Outbox(self.clock)
+        self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
+        self.functions = Functions()
+        self.scheduler = Scheduler(self.clock, self.world)
+        self.front: Front | None = None
+        self.resources: LocalResources | None = None
+        self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
+        self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
+        self.base_url = f"http://{config.host}:{config.port}"
+
+    def _environment(self, resources: LocalResources) -> None:
+        os.environ.update(
+            {
+                "SENDRAIL_STAGE": "local",
+                "SENDRAIL_TABLES": json.dumps(resources.tables),
+                "SENDRAIL_QUEUES": json.dumps(resources.queues),
+                "SENDRAIL_KMS_KEY_ID": resources.kms_key_id,
+                "SENDRAIL_SIGNING_KEY": os.environ.get("SENDRAIL_LOCAL_SIGNING_KEY")
+                or secrets.token_urlsafe(32),
+                "SENDRAIL_PUBLIC_BASE_URL": self.base_url,
+                "SENDRAIL_RECEIVE_WAIT_SECONDS": "0",
+                "SENDRAIL_STOP_MARGIN_SECONDS": "2",
+                "POWERTOOLS_SERVICE_NAME": "sendrail",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+
+    def _bootstrap(self) -> None:
+        from sendrail.services import auth  # noqa: PLC0415
+
+        from functions.enqueue.wiring import deps  # noqa: PLC0415 - after the environment
+
+        auth.ensure_admin_key(deps(), self.admin_key)
+        auth.ensure_tenant(deps(), DEFAULT_TENANT, "default", self.owner_key)
+
+    def _schedule(self) -> None:
+        for schedule in SCHEDULES:
+            every: float = schedule.every_seconds
+            if (
+                not self.clock.virtual
+                and schedule.function == "dispatch"
+                and self.config.dispatch_every
+            ):
+                every = self.config.dispatch_every
+            elif not self.clock.virtual and schedule.function == "dispatch":
+                every = 5.0  # snappier by hand; the virtual clock keeps EventBridge's rate
+
+            def run(name: str = schedule.function) -> None:
+                self.functions.invoke(name, scheduled_event(f"sendrail-{name}", self.clock.now()))
+
+            self.scheduler.add(schedule.function, every, run)
+
+    def start(self) -> None:
+        self.resources = self.aws.start()
+        self._environment(self.resources)
+        self.sink.start()
+        os.environ["SENDRAIL_LOCAL_SMTP_SINK"] = f"{self.sink.host}:{self.sink.port}"
+        self._bootstrap()
+        self._schedule()
+        self.front, _ = serve(self, self.config.host, self.config.port)
+        if not self.clock.virtual:
+            self.scheduler.start_background()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self.front is not None:
+            self.front.shutdown()
+            self.front.server_close()
+        self.sink.stop()
+        self.aws.stop()
+        self.clock.stop()
+
+    def banner(self) -> str:
+        clock = (
+            f"virtual, at {self.clock.now().isoformat()}" if self.clock.virtual else "wall clock"
+        )
+        return "\n".join(
+            [
+                "sendrail local stack is up",
+                f"  API            {self.base_url}   (OpenAPI: {self.base_url}/openapi.json)",
+                f"  SMTP sink      smtp://{self.sink.host}:{self.sink.port}"
+                f"   (received: {self.base_url}/_local/outbox)",
+                f"  clock          {clock}",
+                f"  admin key      {self.admin_key}",
+                f"  owner key      {self.owner_key}   (tenant {DEFAULT_TENANT})",
+                "  state lives in this process; Ctrl-C stops it",
+            ]
+        )

@@ -1,0 +1,209 @@
+"""Shared fixtures: an in-process moto AWS with the real tables/queues/KMS key, the real
+handlers invoked with API Gateway events, and a real SMTP sink."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from sendrail.clock import SystemClock
+from sendrail.services.deps import Deps
+from sendrail_local.aws import LocalResources, _atomic_requests, create_resources, fake_credentials
+from sendrail_local.events import api_gateway_event, scheduled_event
+from sendrail_local.lambdas import LocalContext
+from sendrail_local.outbox import Outbox
+from sendrail_local.sink import SmtpSink
+
+TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reset_function_caches() -> None:
+    from functions.dispatch import handler as dispatch_handler
+    from functions.enqueue import wiring as enqueue_wiring
+
+    enqueue_wiring.reset()
+    dispatch_handler.settings.cache_clear()
+    dispatch_handler.deps.cache_clear()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
+    """Given a fresh embedded AWS with every table, queue and the KMS key."""
+    fake_credentials()
+    with mock_aws():
+        _atomic_requests()
+        resources = create_resources("test-")
+        env = {
+            "SENDRAIL_STAGE": "local",
+            "SENDRAIL_TABLES": json.dumps(resources.tables),
+            "SENDRAIL_QUEUES": json.dumps(resources.queues),
+            "SENDRAIL_KMS_KEY_ID": resources.kms_key_id,
+            "SENDRAIL_SIGNING_KEY": TEST_SIGNING_KEY,
+            "SENDRAIL_PUBLIC_BASE_URL": "http://127.0.0.1:9",
+            "SENDRAIL_RECEIVE_WAIT_SECONDS": "0",
+            "SENDRAIL_STOP_MARGIN_SECONDS": "1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "sendrail",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        _reset_function_caches()
+        yield resources
+        _reset_function_caches()
+
+
+@pytest.fixture
+def deps(aws: LocalResources) -> Deps:
+    from functions.enqueue.wiring import deps as enqueue_deps
+
+    return enqueue_deps()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: str
+
+
+class Api:
+    """Calls a handler exactly as API Gateway would."""
+
+    def __init__(self, function: str = "enqueue") -> None:
+        self.function = function
+        self.token: str | None = None
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
+        from urllib.parse import urlsplit
+
+        hdrs = {"Content-Type": content_type, **(headers or {})}
+        auth = token if token is not None else self.token
+        if auth:
+            hdrs["Authorization"] = f"Bearer {auth}"
+        payload = (
+            raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        )
+        parts = urlsplit(path)
+        event = api_gateway_event(
+            method,
+            parts.path,
+            parts.query,
+            hdrs,
+            payload,
+            source_ip="127.0.0.1",
+            now=datetime.now(UTC),
+        )
+        module = __import__(f"functions.{self.function}.handler", fromlist=["handler"])
+        result = module.handler(event, LocalContext(self.function, 29))
+        text = result.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = None
+        return Reply(result["statusCode"], dict(result.get("headers") or {}), parsed, text)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PATCH", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.call("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(deps: Deps) -> Api:
+    return Api()
+
+
+ADMIN_KEY = "sr_admin_testkey"
+
+
+@pytest.fixture
+def admin(deps: Deps) -> str:
+    from sendrail.services import auth
+
+    auth.ensure_admin_key(deps, ADMIN_KEY)
+    return ADMIN_KEY
+
+
+@pytest.fixture
+def tenant(api: Api, admin: str) -> dict[str, Any]:
+    """Given a tenant created by the platform admin; the api client uses its owner key."""
+    reply = api.post(
+        "/api/admin/tenants", {"name": "Acme", "owner_email": "owner@acme.example"}, token=admin
+    )
+    assert reply.status == 201, reply.raw
+    api.token = reply.body["owner_key"]
+    return dict(reply.body)
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[SmtpSink, Outbox]]:
+    """Given a real SMTP server on 127.0.0.1 that keeps what it receives."""
+    outbox = Outbox(SystemClock())
+    server = SmtpSink(outbox, "127.0.0.1", free_port())
+    server.start()
+    yield server, outbox
+    server.stop()
+
+
+def run_dispatch() -> Any:
+    from functions.dispatch.handler import handler
+
+    return handler(
+        scheduled_event("sendrail-dispatch", datetime.now(UTC)), LocalContext("dispatch", 60)
+    )
+
+
+@pytest.fixture
+def dispatch(aws: LocalResources) -> Any:
+    return run_dispatch
+
+
+def smtp_mailbox(port: int, **extra: Any) -> dict[str, Any]:
+    body = {
+        "provider": "smtp",
+        "email": extra.pop("email", "sender@example.com"),
+        "daily_limit": 100,
+        "smtp": {"host": "127.0.0.1", "port": port, "security": "none"},
+    }
+    body.update(extra)
+    return body
+
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

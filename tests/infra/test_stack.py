@@ -1,0 +1,215 @@
+"""CDK assertions on the synthesized template, cdk-nag and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
+
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+from sendrail.schedules import SCHEDULES
+from sendrail.storage.queues import BANDS, queue_specs
+from sendrail.storage.tables import table_specs
+
+from infra.app import build
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Template, Path]:
+    out = tmp_path_factory.mktemp("cdk.out")
+    app = App(context={"bundleDependencies": "false"}, outdir=str(out))
+    stack = build(app)
+    app.synth()  # cdk-nag runs here: an unacknowledged finding fails the synth
+    return stack, Template.from_stack(stack), out
+
+
+def _resources(template: Template, kind: str) -> dict[str, Any]:
+    return template.find_resources(kind)
+
+
+def test_given_the_table_specs_then_every_table_is_on_demand_with_pitr_and_ttl(synthesized):
+    _, template, _ = synthesized
+    specs = table_specs()
+    template.resource_count_is("AWS::DynamoDB::Table", len(specs))
+    tables = list(_resources(template, "AWS::DynamoDB::Table").values())
+    for spec in specs:
+        keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+        if spec.range_key:
+            keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
+        table = next(
+            t["Properties"]
+            for t in tables
+            if t["Properties"]["KeySchema"] == keys
+            and {i["IndexName"] for i in t["Properties"].get("GlobalSecondaryIndexes", [])}
+            == {i.name for i in spec.indexes}
+        )
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert table["SSESpecification"]["SSEEnabled"] is True
+        if spec.ttl_attribute:
+            assert table["TimeToLiveSpecification"] == {
+                "AttributeName": spec.ttl_attribute,
+                "Enabled": True,
+            }
+
+
+def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesized):
+    _, template, _ = synthesized
+    template.resource_count_is("AWS::SQS::Queue", len(queue_specs()))
+    redriven = [
+        q
+        for q in _resources(template, "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in q["Properties"]
+    ]
+    assert len(redriven) == len(BANDS) + 1  # the send bands and the import queue
+    for queue in _resources(template, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_given_four_functions_then_each_has_its_own_role_tracing_and_the_layer(synthesized):
+    _, template, _ = synthesized
+    functions = _resources(template, "AWS::Lambda::Function")
+    ours = {
+        k: v
+        for k, v in functions.items()
+        if v["Properties"].get("Handler", "").startswith("functions.")
+    }
+    assert sorted(v["Properties"]["Handler"] for v in ours.values()) == [
+        "functions.dispatch.handler.handler",
+        "functions.enqueue.handler.handler",
+        "functions.token_refresh.handler.handler",
+        "functions.tracking.handler.handler",
+    ]
+    roles = {json.dumps(v["Properties"]["Role"]) for v in ours.values()}
+    assert len(roles) == 4
+    for fn in ours.values():
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
+        assert len(fn["Properties"]["Layers"]) == 1
+        assert fn["Properties"]["Architectures"] == ["arm64"]
+    template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def _settings_fields(model: Any) -> tuple[set[str], set[str]]:
+    prefix = model.model_config.get("env_prefix", "")
+    names, required = set(), set()
+    for name, field in model.model_fields.items():
+        alias = field.validation_alias
+        env = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
+        names.add(env)
+        if field.is_required():
+            required.add(env)
+    return names, required
+
+
+@pytest.mark.parametrize("function", ["enqueue", "dispatch", "tracking", "token_refresh"])
+def test_given_a_function_then_its_environment_matches_its_settings_model(synthesized, function):
+    _, template, _ = synthesized
+    module = __import__(f"functions.{function}.settings", fromlist=["x"])
+    model = next(
+        v for k, v in vars(module).items() if k.endswith("Settings") and k != "CommonSettings"
+    )
+    names, required = _settings_fields(model)
+    handler = f"functions.{function}.handler.handler"
+    fn = next(
+        v
+        for v in _resources(template, "AWS::Lambda::Function").values()
+        if v["Properties"].get("Handler") == handler
+    )
+    env = set(fn["Properties"]["Environment"]["Variables"])
+    ours = {e for e in env if e.startswith("SENDRAIL_")}
+    assert ours <= names, f"{function} gets variables its settings do not read: {ours - names}"
+    assert required - {"AWS_REGION"} <= ours, f"{function} misses {required - ours}"
+
+
+def test_given_the_schedules_then_eventbridge_fires_dispatch_and_token_refresh(synthesized):
+    _, template, _ = synthesized
+    rules = [
+        r["Properties"]["ScheduleExpression"]
+        for r in _resources(template, "AWS::Events::Rule").values()
+    ]
+    expected = {60: "rate(1 minute)", 300: "rate(5 minutes)"}
+    assert sorted(rules) == sorted(expected[s.every_seconds] for s in SCHEDULES)
+
+
+def test_given_the_api_then_routes_reach_their_functions(synthesized):
+    _, template, _ = synthesized
+    template.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    paths = {
+        r["Properties"]["PathPart"]
+        for r in _resources(template, "AWS::ApiGateway::Resource").values()
+    }
+    assert {
+        "api",
+        "track",
+        "unsubscribe",
+        "webhooks",
+        "oauth",
+        "health",
+        "openapi.json",
+        "{proxy+}",
+    } <= paths
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+        },
+    )
+    template.has_output("ApiUrl", {})
+
+
+def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesized):
+    _, template, _ = synthesized
+    policies = _resources(template, "AWS::IAM::Policy")
+    senders = [
+        name
+        for name, p in policies.items()
+        if "ses:SendEmail" in json.dumps(p["Properties"]["PolicyDocument"])
+    ]
+    assert len(senders) == 1 and "Dispatch" in senders[0]
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_given_the_template_then_cfn_lint_passes(synthesized):
+    _, _, out = synthesized
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(out / "Sendrail.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_given_cdk_nag_then_nothing_is_violated_and_every_acknowledgement_is_used_and_explained(
+    synthesized,
+):
+    from infra.nag import ACCEPTED
+
+    _, _, out = synthesized
+    report = json.loads((out / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    used = {v["acknowledgedId"] for v in nag["suppressedViolations"]}
+    assert used == set(ACCEPTED), f"stale acknowledgements: {set(ACCEPTED) - used}"
+    assert all(len(reason) > 40 for reason in ACCEPTED.values())
