@@ -6,12 +6,14 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 
 from sendrail_local.stack import LocalConfig, LocalStack
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     for noisy in ("mail.log", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     stack = LocalStack(LocalConfig.from_env())
