@@ -13,6 +13,7 @@ from sendrail.storage.queues import SqsQueues
 from sendrail.storage.recipients import RecipientRepo
 from sendrail.storage.secrets import SecretBox
 from sendrail.storage.settings_repo import SettingsRepo
+from sendrail.storage.stats import StatsRepo
 from sendrail.storage.suppressions import SuppressionRepo
 from sendrail.storage.tenancy import TenancyRepo
 
@@ -31,3 +32,4 @@ class Deps:
     suppressions: SuppressionRepo = field(default_factory=SuppressionRepo)
     settings: SettingsRepo = field(default_factory=SettingsRepo)
     limits: LimitRepo = field(default_factory=LimitRepo)
+    stats: StatsRepo = field(default_factory=StatsRepo)

@@ -1,0 +1,115 @@
+"""Aggregated counters in the ``stats`` table, updated with ADD (no read first).
+
+Keys (one place, so writers and readers agree):
+- ``mbx#<mailbox_id>`` / ``d#<YYYY-MM-DD>`` (UTC day): a mailbox's day.
+- ``cmp#<campaign_id>`` / ``h#<YYYY-MM-DDTHH>`` (UTC hour): a campaign's timeline.
+- ``cmp#<campaign_id>`` / ``total``: a campaign's totals of events (opens, clicks, ...).
+- ``ten#<tenant_id>`` / ``d#<YYYY-MM-DD>`` (UTC day): a tenant's day, for the overview.
+
+Counter names are free-form (``sent``, ``failed``, ``opened``, ``unique_opens``, ...), so
+this repository speaks to DynamoDB with a plain client rather than a pynamodb model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from sendrail.storage.tables import StatItem
+
+
+def mailbox_key(mailbox_id: str) -> str:
+    return f"mbx#{mailbox_id}"
+
+
+def campaign_key(campaign_id: str) -> str:
+    return f"cmp#{campaign_id}"
+
+
+def tenant_key(tenant_id: str) -> str:
+    return f"ten#{tenant_id}"
+
+
+def day_bucket(when: datetime) -> str:
+    return "d#" + when.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def hour_bucket(when: datetime) -> str:
+    return "h#" + when.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def day_buckets(first: datetime, last: datetime) -> list[str]:
+    out, day = [], first.astimezone(UTC).date()
+    while day <= last.astimezone(UTC).date():
+        out.append("d#" + day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+TOTAL = "total"
+_SKIP = frozenset({"key", "bucket", "expires_at"})
+
+
+def _counters(item: Mapping[str, Any]) -> dict[str, int]:
+    return {k: int(v["N"]) for k, v in item.items() if k not in _SKIP and "N" in v}
+
+
+class StatsRepo:
+    @cached_property
+    def _client(self) -> Any:
+        return boto3.client("dynamodb", region_name=StatItem.Meta.region)
+
+    @property
+    def _table(self) -> str:
+        return str(StatItem.Meta.table_name)
+
+    def add(
+        self, key: str, bucket: str, deltas: Mapping[str, int], expires: datetime | None = None
+    ) -> None:
+        """Add to counters: one UpdateItem, creating the item on first use."""
+        values = {name: delta for name, delta in deltas.items() if delta}
+        if not values:
+            return
+        names = {f"#c{i}": name for i, name in enumerate(values)}
+        attrs: dict[str, Any] = {f":v{i}": {"N": str(v)} for i, v in enumerate(values.values())}
+        expression = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(values)))
+        if expires is not None:
+            expression += " SET #ttl = :ttl"
+            names["#ttl"] = "expires_at"
+            attrs[":ttl"] = {"N": str(int(expires.timestamp()))}
+        self._client.update_item(
+            TableName=self._table,
+            Key={"key": {"S": key}, "bucket": {"S": bucket}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=attrs,
+        )
+
+    def get(self, key: str, bucket: str) -> dict[str, int]:
+        item = self._client.get_item(
+            TableName=self._table, Key={"key": {"S": key}, "bucket": {"S": bucket}}
+        ).get("Item")
+        return _counters(item or {})
+
+    def range(self, key: str, first: str, last: str) -> list[tuple[str, dict[str, int]]]:
+        """Buckets ``first`` .. ``last`` (inclusive), in key order."""
+        out: list[tuple[str, dict[str, int]]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#k = :k AND #b BETWEEN :first AND :last",
+            "ExpressionAttributeNames": {"#k": "key", "#b": "bucket"},
+            "ExpressionAttributeValues": {
+                ":k": {"S": key},
+                ":first": {"S": first},
+                ":last": {"S": last},
+            },
+        }
+        while True:
+            page = self._client.query(**request)
+            out.extend((item["bucket"]["S"], _counters(item)) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
