@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sendrail.domain.models import SuppressionReason
 from sendrail.services import suppressions
 from sendrail.storage import stats
+
 from tests.conftest import smtp_mailbox
 
 
@@ -29,15 +30,23 @@ def test_given_a_suppression_then_queued_mail_in_every_campaign_is_stopped(api, 
     api.post("/api/mailboxes", smtp_mailbox(server.port))
     ids = []
     for name in ("a", "b"):
-        cid = api.post("/api/campaigns", {"name": name, "subject": "s", "html": "<p>h</p>"}).body["id"]
-        api.post(f"/api/campaigns/{cid}/recipients",
-                 {"recipients": [{"email": "Gone@Example.com"}, {"email": "stay@example.com"}]})
+        cid = api.post("/api/campaigns", {"name": name, "subject": "s", "html": "<p>h</p>"}).body[
+            "id"
+        ]
+        api.post(
+            f"/api/campaigns/{cid}/recipients",
+            {"recipients": [{"email": "Gone@Example.com"}, {"email": "stay@example.com"}]},
+        )
         ids.append(cid)
-    record, stopped = suppressions.suppress(deps, tenant["id"], "gone@example.com", SuppressionReason.MANUAL)
+    record, stopped = suppressions.suppress(
+        deps, tenant["id"], "gone@example.com", SuppressionReason.MANUAL
+    )
     assert stopped == 2 and record.reason is SuppressionReason.MANUAL
     for cid in ids:
         stats_ = api.get(f"/api/campaigns/{cid}/stats").body
         assert (stats_["queued"], stats_["suppressed"]) == (1, 1)
     # Suppressing again keeps the first reason and stops nothing more.
-    again, stopped = suppressions.suppress(deps, tenant["id"], "gone@example.com", SuppressionReason.BOUNCED)
+    again, stopped = suppressions.suppress(
+        deps, tenant["id"], "gone@example.com", SuppressionReason.BOUNCED
+    )
     assert stopped == 0 and again.reason is SuppressionReason.MANUAL
