@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from functions.enqueue import errors
-from functions.enqueue.routes import admin, campaigns, keys, mailboxes, messages, system
+from functions.enqueue.routes import admin, campaigns, keys, mailboxes, messages, queue, system
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (system, admin, keys, mailboxes, campaigns, messages):
+for module in (system, admin, keys, mailboxes, campaigns, messages, queue):
     app.include_router(module.router)
 errors.register(app)
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sendrail.domain.models import RecipientStatus
 from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sendrail.services import campaigns, recipients
+from sendrail.services import campaigns, estimates, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
 from sendrail.storage.codec import decode_cursor
@@ -176,7 +176,16 @@ def list_recipients(
 def start(campaign_id: str) -> Response[StartResult]:
     _, tenant_id = tenant(router, WRITE)
     campaign = campaigns.start(deps(), tenant_id, campaign_id)
-    return respond(202, StartResult(status=campaign.status.value, queued=campaign.counts.queued))
+    found = estimates.estimate(deps(), campaign)
+    estimate = {
+        "remaining": found.remaining,
+        "completes_at": found.completes_at,
+        "per_day": [{"date": d.isoformat(), "count": n} for d, n in found.per_day],
+    }
+    return respond(
+        202,
+        StartResult(status=campaign.status.value, queued=campaign.counts.queued, estimate=estimate),
+    )
 
 
 @router.post("/api/campaigns/<campaign_id>/pause", summary="Pause sending", tags=["campaigns"])

@@ -225,6 +225,7 @@ class CampaignKind(StrEnum):
 class CampaignCounts(BaseModel):
     total: int = 0
     queued: int = 0
+    deferred: int = 0  # of the queued: waiting for a retry after a temporary error
     sending: int = 0
     sent: int = 0
     failed: int = 0
@@ -280,6 +281,7 @@ class Recipient(BaseModel):
     clicked_at: datetime | None = None
     lease_until: datetime | None = None
     next_attempt_at: datetime | None = None
+    cleared_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -15,6 +15,7 @@ from sendrail.storage.secrets import SecretBox
 from sendrail.storage.settings_repo import SettingsRepo
 from sendrail.storage.stats import StatsRepo
 from sendrail.storage.suppressions import SuppressionRepo
+from sendrail.storage.system import SystemRepo
 from sendrail.storage.tenancy import TenancyRepo
 
 
@@ -33,3 +34,4 @@ class Deps:
     settings: SettingsRepo = field(default_factory=SettingsRepo)
     limits: LimitRepo = field(default_factory=LimitRepo)
     stats: StatsRepo = field(default_factory=StatsRepo)
+    system: SystemRepo = field(default_factory=SystemRepo)

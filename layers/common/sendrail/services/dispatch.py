@@ -55,12 +55,15 @@ from sendrail.errors import (
 )
 from sendrail.providers import open_sender
 from sendrail.providers.base import ProviderConfig, Sender, SentLookup
-from sendrail.services import capacity, feeding
+from sendrail.services import capacity, counters, feeding
 from sendrail.services.capacity import TenantPolicy
 from sendrail.services.deps import Deps
+from sendrail.storage import stats
 from sendrail.storage.queues import BANDS, MAX_VISIBILITY, Outgoing, QueueMessage
 
 log = logging.getLogger("sendrail.dispatch")
+HEALTH_EVERY = timedelta(minutes=5)
+_LAST_HEALTH: list[datetime] = []  # per process (Lambda container)
 
 SenderOpener = Callable[[Mailbox, bytes | None, ProviderConfig], Sender]
 Personaliser = Callable[[Campaign, Recipient, Mailbox], Personalisation]
@@ -74,7 +77,7 @@ class DispatchOptions:
     poison_receive_count: int = 10
     mailbox_error_threshold: int = 5
     commit_rounds: int = 4
-    campaign_ttl_seconds: float = 5.0
+    receives_per_batch: int = 3
     tenant_ttl_seconds: float = 30.0
     disabled_retry_seconds: int = 900
     provider_config: ProviderConfig = field(default_factory=ProviderConfig)
@@ -155,7 +158,7 @@ class Dispatcher:
         self._open = opener
         self._personalise = personalise
         self._rng = rng or random.Random()  # noqa: S311 - jitter only
-        self._campaigns: dict[tuple[str, str], tuple[Campaign | None, float]] = {}
+        self._campaigns: dict[tuple[str, str], Campaign | None] = {}
         self._tenants: dict[str, _TenantContext] = {}
         self._senders: dict[str, Sender] = {}
         self._down: set[str] = set()
@@ -177,16 +180,50 @@ class Dispatcher:
                     break
         finally:
             self.close()
+            self._record_health()
         return self.report
+
+    def _record_health(self) -> None:
+        """For ``/api/queue/status``: every run that did something, or had an error, and
+        at least one run every few minutes (so a stalled schedule shows)."""
+        now = self.deps.clock.now()
+        r = self.report
+        busy = r.batches or r.fed or r.started or r.completed or r.recovered or r.last_error
+        if not busy and _LAST_HEALTH and now - _LAST_HEALTH[-1] < HEALTH_EVERY:
+            return
+        outcome = {
+            "sent": r.sent,
+            "deferred": r.deferred,
+            "retried": r.retried,
+            "failed": r.failed,
+            "skipped": r.skipped,
+            "dead_lettered": r.dead_lettered,
+            "recovered": r.recovered,
+            "batches": r.batches,
+            "fed": r.fed,
+        }
+        self.deps.system.record_dispatch(now, outcome, r.last_error)
+        _LAST_HEALTH[:] = [now]
+
+    def _receive(self, band: str) -> list[QueueMessage]:
+        """Up to ``receives_per_batch`` receives of ten: a bigger batch shares its fixed
+        costs (limit reads and writes, counters) among more messages."""
+        messages: list[QueueMessage] = []
+        for _ in range(self.options.receives_per_batch):
+            got = self.deps.queues.receive(
+                band,
+                max_messages=10,
+                visibility=self.options.lease_seconds + 60,
+                wait=self.options.receive_wait_seconds if not messages else 0,
+            )
+            messages.extend(got)
+            if len(got) < 10:
+                break
+        return messages
 
     def _one_batch(self) -> bool:
         for band in BANDS:
-            messages = self.deps.queues.receive(
-                band.name,
-                max_messages=10,
-                visibility=self.options.lease_seconds + 60,
-                wait=self.options.receive_wait_seconds,
-            )
+            messages = self._receive(band.name)
             if messages:
                 self.report.batches += 1
                 try:
@@ -210,13 +247,11 @@ class Dispatcher:
     # --- caches ------------------------------------------------------------------------------
 
     def _campaign(self, tenant_id: str, campaign_id: str) -> Campaign | None:
+        """Read once per batch (so a pause is seen by the next batch of any run)."""
         key = (tenant_id, campaign_id)
-        cached = self._campaigns.get(key)
-        if cached and time.monotonic() - cached[1] < self.options.campaign_ttl_seconds:
-            return cached[0]
-        campaign = self.deps.campaigns.get(tenant_id, campaign_id)
-        self._campaigns[key] = (campaign, time.monotonic())
-        return campaign
+        if key not in self._campaigns:
+            self._campaigns[key] = self.deps.campaigns.get(tenant_id, campaign_id)
+        return self._campaigns[key]
 
     def _tenant(self, tenant_id: str) -> _TenantContext:
         ctx = self._tenants.get(tenant_id)
@@ -261,6 +296,7 @@ class Dispatcher:
 
     def process(self, queue: str, messages: list[QueueMessage]) -> None:
         acks = _Acks()
+        self._campaigns.clear()
         try:
             work = self._admit(queue, messages, acks)
             work = self._within_windows(work, acks)
@@ -304,10 +340,8 @@ class Dispatcher:
                     now,
                     only_from=[RecipientStatus.QUEUED],
                 )
-                if changed:
-                    self.deps.campaigns.add_counts(
-                        item.tenant_id, item.campaign_id, {"queued": -1, "suppressed": 1}
-                    )
+                if changed and item.campaign is not None:
+                    counters.add(self.deps, item.campaign, {"queued": -1, "suppressed": 1})
                 self.report.skipped += 1
                 acks.done(item)
             else:
@@ -435,6 +469,7 @@ class Dispatcher:
         giveback: Counter[str] = Counter()
         rules: dict[str, Rules] = {}
         counts: Counter[tuple[str, str]] = Counter()
+        retries: Counter[tuple[str, str]] = Counter()
         for item in placed:
             assert item.campaign is not None
             assert item.mailbox_id is not None
@@ -455,10 +490,20 @@ class Dispatcher:
                 continue
             item.recipient = recipient
             counts[(item.tenant_id, item.campaign_id)] += 1
+            if recipient.attempts > 1 and recipient.next_attempt_at is not None:
+                retries[(item.tenant_id, item.campaign_id)] += 1
             claimed.append(item)
         self._release(giveback, rules, self.deps.clock.now())
         for (tenant_id, campaign_id), n in counts.items():
-            self.deps.campaigns.add_counts(tenant_id, campaign_id, {"queued": -n, "sending": n})
+            self._count(
+                tenant_id,
+                campaign_id,
+                {
+                    "queued": -n,
+                    "sending": n,
+                    "deferred": -retries[(tenant_id, campaign_id)],
+                },
+            )
         return claimed
 
     def _rules_for(self, item: _Work, rules: dict[str, Rules], now: datetime) -> None:
@@ -547,13 +592,14 @@ class Dispatcher:
         # Conditional on the claim still being the expired one.
         if self.deps.recipients.resolve_claim(recipient, final):
             self.report.recovered += 1
-            self.deps.campaigns.add_counts(recipient.tenant_id, recipient.campaign_id, delta)
+            self._count(recipient.tenant_id, recipient.campaign_id, delta)
 
     # --- sending -----------------------------------------------------------------------------
 
     def _send_all(self, claimed: list[_Work], acks: _Acks) -> None:
         finished: list[Recipient] = []
         counts: dict[tuple[str, str], Counter[str]] = {}
+        outcomes: dict[str, Counter[str]] = {}  # stats key -> sent/failed
         claimed.sort(key=lambda w: w.mailbox_id or "")
         for item in claimed:
             outcome = self._send_one(item, acks)
@@ -562,10 +608,31 @@ class Dispatcher:
             recipient, delta = outcome
             finished.append(recipient)
             counts.setdefault((item.tenant_id, item.campaign_id), Counter()).update(delta)
+            tally = {k: delta[k] for k in ("sent", "failed") if delta.get(k)}
+            for key in (
+                stats.mailbox_key(item.mailbox_id or ""),
+                stats.campaign_key(item.campaign_id),
+                stats.tenant_key(item.tenant_id),
+            ):
+                outcomes.setdefault(key, Counter()).update(tally)
         if finished:
             self.deps.recipients.finish_many(finished)
         for (tenant_id, campaign_id), delta in counts.items():
-            self.deps.campaigns.add_counts(tenant_id, campaign_id, dict(delta))
+            self._count(tenant_id, campaign_id, dict(delta))
+        self._record_stats(outcomes)
+
+    def _count(self, tenant_id: str, campaign_id: str, deltas: dict[str, int]) -> None:
+        campaign = self._campaign(tenant_id, campaign_id)
+        if campaign is not None:
+            counters.add(self.deps, campaign, deltas)
+
+    def _record_stats(self, outcomes: dict[str, Counter[str]]) -> None:
+        """Per batch: one ADD per mailbox day, campaign hour and tenant day touched."""
+        now = self.deps.clock.now()
+        for key, tally in outcomes.items():
+            if tally:
+                bucket = stats.hour_bucket(now) if key.startswith("cmp#") else stats.day_bucket(now)
+                self.deps.stats.add(key, bucket, dict(tally))
 
     def _send_one(self, item: _Work, acks: _Acks) -> tuple[Recipient, dict[str, int]] | None:
         assert item.campaign is not None
@@ -690,6 +757,7 @@ class Dispatcher:
         return self._requeue(recipient, now, error[:500], count_attempt=True, retry_at=retry_at), {
             "sending": -1,
             "queued": 1,
+            "deferred": 1,
         }
 
     def _unknown(

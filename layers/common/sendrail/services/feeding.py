@@ -22,7 +22,7 @@ from datetime import timedelta
 from sendrail.domain import limits
 from sendrail.domain.models import Campaign, CampaignStatus, RecipientStatus
 from sendrail.domain.windows import all_open
-from sendrail.services import capacity
+from sendrail.services import capacity, counters
 from sendrail.services.deps import Deps
 from sendrail.storage.queues import Outgoing, band_for
 
@@ -140,9 +140,7 @@ def sweep_cancelled(deps: Deps, campaign: Campaign, budget: int = 5000) -> int:
         if done:
             break
     if cancelled:
-        deps.campaigns.add_counts(
-            campaign.tenant_id, campaign.id, {"queued": -cancelled, "cancelled": cancelled}
-        )
+        counters.add(deps, campaign, {"queued": -cancelled, "cancelled": cancelled})
     deps.campaigns.advance_feed(
         campaign.tenant_id,
         campaign.id,
@@ -173,10 +171,24 @@ def try_complete(deps: Deps, campaign: Campaign) -> bool:
     counted = deps.recipients.count_by_status(campaign.id)
     verified = {
         name: counted.get(name, 0)
-        for name in ("queued", "sending", "sent", "failed", "cancelled", "suppressed", "bounced")
+        for name in (
+            "queued",
+            "deferred",
+            "sending",
+            "sent",
+            "failed",
+            "cancelled",
+            "suppressed",
+            "bounced",
+        )
     }
-    verified["total"] = sum(counted.values())
+    verified["total"] = sum(n for status, n in counted.items() if status != "deferred")
     now = deps.clock.now()
+    # Repair drift (a dispatcher that died between two counter updates) on the campaign and
+    # the tenant's queue totals alike, then complete if nothing is left.
+    counters.add(
+        deps, campaign, {name: verified[name] - getattr(campaign.counts, name) for name in verified}
+    )
     if verified["queued"] == 0 and verified["sending"] == 0:
         moved = deps.campaigns.transition(
             campaign.tenant_id,
@@ -185,14 +197,8 @@ def try_complete(deps: Deps, campaign: Campaign) -> bool:
             CampaignStatus.COMPLETED,
             now,
             doc_updates={"completed_at": now},
-            counter_set=verified,
         )
         return moved is not None
-    deps.campaigns.add_counts(
-        campaign.tenant_id,
-        campaign.id,
-        {name: verified[name] - getattr(campaign.counts, name) for name in verified},
-    )
     if verified["queued"]:
         deps.campaigns.reset_feed(campaign.tenant_id, campaign.id)
     return False

@@ -12,7 +12,6 @@ from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     Campaign,
-    CampaignCounts,
     CampaignKind,
     CampaignStatus,
     Recipient,
@@ -21,7 +20,7 @@ from sendrail.domain.models import (
 from sendrail.domain.templates import TemplateError, check
 from sendrail.errors import NotFound, ValidationFailed
 from sendrail.ids import new_id
-from sendrail.services import feeding
+from sendrail.services import counters, feeding
 from sendrail.services.deps import Deps
 
 IDEMPOTENCY_TTL = timedelta(days=7)
@@ -93,7 +92,6 @@ def enqueue(deps: Deps, tenant_id: str, spec: MessageCreate) -> tuple[Campaign, 
         track_opens=False,
         track_clicks=False,
         status=CampaignStatus.RUNNING,
-        counts=CampaignCounts(total=1, queued=0 if suppressed else 1, suppressed=int(suppressed)),
         feed_done=True,
         fed_at=now,
         created_at=now,
@@ -111,6 +109,15 @@ def enqueue(deps: Deps, tenant_id: str, spec: MessageCreate) -> tuple[Campaign, 
     )
     deps.recipients.put_many([recipient])
     deps.campaigns.create(campaign)
+    counters.add(
+        deps,
+        campaign,
+        {
+            "total": 1,
+            "queued": 0 if suppressed else 1,
+            "suppressed": int(suppressed),
+        },
+    )
     if not suppressed:
         feeding.enqueue(deps, campaign, [(to, None)])
     return campaign, recipient

@@ -14,6 +14,7 @@ from typing import Any
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.models import Campaign, CampaignStatus, Recipient, RecipientStatus
 from sendrail.errors import Conflict, ValidationFailed
+from sendrail.services import counters
 from sendrail.services.deps import Deps
 
 MAX_DATA_BYTES = 8 * 1024
@@ -138,9 +139,9 @@ def add(deps: Deps, campaign: Campaign, rows: list[Row]) -> ImportResult:
     result.suppressed = len(suppressed)
     result.added = len(records) - result.suppressed
     if records:
-        deps.campaigns.add_counts(
-            campaign.tenant_id,
-            campaign.id,
+        counters.add(
+            deps,
+            campaign,
             {
                 "total": len(records),
                 "queued": result.added,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.models import RecipientStatus, Suppression, SuppressionReason
 from sendrail.errors import NotFound, ValidationFailed
+from sendrail.services import counters
 from sendrail.services.deps import Deps
 
 
@@ -38,7 +39,7 @@ def suppress(
         )
         if changed is not None:
             stopped += 1
-            deps.campaigns.add_counts(tenant_id, campaign_id, {"queued": -1, "suppressed": 1})
+            counters.add_by_id(deps, tenant_id, campaign_id, {"queued": -1, "suppressed": 1})
     return record, stopped
 
 

@@ -17,7 +17,17 @@ from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, sa
 from sendrail.storage.tables import MainItem
 
 ACTIVE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.RUNNING})
-COUNTERS = ("total", "queued", "sending", "sent", "failed", "cancelled", "suppressed", "bounced")
+COUNTERS = (
+    "total",
+    "queued",
+    "deferred",
+    "sending",
+    "sent",
+    "failed",
+    "cancelled",
+    "suppressed",
+    "bounced",
+)
 _SEPARATE = {"status", "counts", "feed_cursor", "feed_done", "fed_at", "imports_pending", "version"}
 
 

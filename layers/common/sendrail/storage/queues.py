@@ -18,6 +18,9 @@ import boto3
 
 MAX_VISIBILITY = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
 MAX_DELAY = 900  # SQS's ceiling for DelaySeconds
+# A deferred message received this often is re-posted as a new message, so only messages
+# that are received and never handled (poison) reach the redrive count and the DLQ.
+REPOST_AFTER_RECEIVES = 8
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,11 @@ class QueueSpec:
 def queue_specs() -> list[QueueSpec]:
     specs: list[QueueSpec] = []
     for band in BANDS:
-        # Deferrals (limits, windows) re-receive a message, so the redrive count is high;
-        # a message that keeps failing to *process* is sent to the DLQ by dispatch itself.
-        specs.append(QueueSpec(band.name, 900, 100, dead_letter=f"{band.name}-dlq"))
+        # Deferred messages are re-posted before they reach the redrive count, so a message
+        # lands in the DLQ only when it is received again and again and never handled.
+        specs.append(
+            QueueSpec(band.name, 900, REPOST_AFTER_RECEIVES + 2, dead_letter=f"{band.name}-dlq")
+        )
         specs.append(QueueSpec(f"{band.name}-dlq", 900, None))
     specs.append(QueueSpec("import", 360, 5, dead_letter="import-dlq"))
     specs.append(QueueSpec("import-dlq", 360, None))
@@ -165,12 +170,13 @@ class SqsQueues:
     def defer(self, queue: str, messages: Iterable[tuple[QueueMessage, int]], now: float) -> None:
         """Make messages visible again after their delay. SQS caps a message's visibility
         at 12 hours from when it was sent; a longer wait re-posts the message (with up to
-        15 minutes' delay) and deletes the old one, which also resets its receive count."""
+        15 minutes' delay) and deletes the old one, which also resets its receive count
+        (done too for messages deferred many times, see ``REPOST_AFTER_RECEIVES``)."""
         change: list[tuple[str, int]] = []
         repost: list[tuple[QueueMessage, int]] = []
         for message, seconds in messages:
             allowed = MAX_VISIBILITY - 120 - max(0.0, now - (message.sent_at or now))
-            if seconds <= allowed:
+            if seconds <= allowed and message.receive_count < REPOST_AFTER_RECEIVES:
                 change.append((message.receipt, max(0, int(seconds))))
             else:
                 repost.append((message, int(seconds)))

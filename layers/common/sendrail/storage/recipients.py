@@ -37,6 +37,7 @@ def to_item(r: Recipient) -> RecipientItem:
         opened_at=r.opened_at,
         clicked_at=r.clicked_at,
         next_attempt_at=r.next_attempt_at,
+        cleared_at=r.cleared_at,
         lease_shard=LEASE_SHARD if r.status is RecipientStatus.SENDING else None,
         lease_until=r.lease_until.timestamp()
         if r.lease_until and r.status is RecipientStatus.SENDING
@@ -67,6 +68,7 @@ def from_item(item: RecipientItem) -> Recipient:
         clicked_at=item.clicked_at,
         lease_until=lease,
         next_attempt_at=item.next_attempt_at,
+        cleared_at=item.cleared_at,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -167,11 +169,14 @@ class RecipientRepo:
         return count
 
     def count_by_status(self, campaign_id: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
+        """Recipients per status, plus ``deferred``: queued ones that already had an attempt."""
+        counts: dict[str, int] = {"deferred": 0}
         for item in RecipientItem.query(
-            campaign_id, consistent_read=True, attributes_to_get=["status"]
+            campaign_id, consistent_read=True, attributes_to_get=["status", "attempts"]
         ):
             counts[item.status] = counts.get(item.status, 0) + 1
+            if item.status == RecipientStatus.QUEUED.value and (item.attempts or 0) > 0:
+                counts["deferred"] += 1
         return counts
 
     def claim(
@@ -222,6 +227,40 @@ class RecipientRepo:
         try:
             to_item(final).save(condition)
         except PutError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def requeue_failed(self, recipient: Recipient, now: datetime) -> bool:
+        """``failed`` -> ``queued`` with fresh attempts (``/api/queue/retry-failed``)."""
+        item = RecipientItem(recipient.campaign_id, recipient.email)
+        try:
+            item.update(
+                actions=[
+                    RecipientItem.status.set(RecipientStatus.QUEUED.value),
+                    RecipientItem.attempts.set(0),
+                    RecipientItem.next_attempt_at.remove(),
+                    RecipientItem.updated_at.set(now),
+                ],
+                condition=(RecipientItem.status == RecipientStatus.FAILED.value)
+                & RecipientItem.cleared_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def mark_cleared(self, recipient: Recipient, now: datetime) -> bool:
+        item = RecipientItem(recipient.campaign_id, recipient.email)
+        try:
+            item.update(
+                actions=[RecipientItem.cleared_at.set(now)],
+                condition=(RecipientItem.status == RecipientStatus.FAILED.value)
+                & RecipientItem.cleared_at.does_not_exist(),
+            )
+        except UpdateError as exc:
             if is_conditional_failure(exc):
                 return False
             raise

@@ -69,6 +69,7 @@ class MainItem(Model):
     # campaign counters, updated with ADD
     n_total = NumberAttribute(null=True)
     n_queued = NumberAttribute(null=True)
+    n_deferred = NumberAttribute(null=True)
     n_sending = NumberAttribute(null=True)
     n_sent = NumberAttribute(null=True)
     n_failed = NumberAttribute(null=True)
@@ -130,6 +131,7 @@ class RecipientItem(Model):
     opened_at = UTCDateTimeAttribute(null=True)
     clicked_at = UTCDateTimeAttribute(null=True)
     next_attempt_at = UTCDateTimeAttribute(null=True)
+    cleared_at = UTCDateTimeAttribute(null=True)  # hidden from queue views by /queue/clear
     lease_shard = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)
     leases = Leases()

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sendrail.services import campaigns, estimates, queue_views
+from sendrail.services.auth import READ, WRITE
+
+from functions.enqueue.auth import tenant
+from functions.enqueue.wiring import deps
+
+router = APIGatewayRouter()
+
+
+class PriorityRow(BaseModel):
+    queued: int
+    deferred: int
+    sending: int
+    sent: int
+    failed: int
+
+
+class QueueStats(BaseModel):
+    total_queued: int
+    total_sending: int
+    total_sent: int
+    total_failed: int
+    total_deferred: int
+    by_priority: dict[str, PriorityRow]
+
+
+class Server(BaseModel):
+    id: str
+    email: str
+    provider: str
+    status: str
+    daily_limit: int
+    daily_used: int
+    daily_remaining: int | None
+    hourly_used: int | None
+    window_remaining: int | None
+    next_available_at: str | None
+
+
+class Servers(BaseModel):
+    items: list[Server]
+    next_cursor: str | None = None
+
+
+class QueueStatus(BaseModel):
+    now: str
+    enabled: bool
+    in_window: bool
+    window: dict[str, Any] | None
+    next_window_open_at: str | None
+    last_run_at: str | None
+    last_run: dict[str, int] | None
+    last_error: str | None
+    last_error_at: str | None
+    queues: dict[str, dict[str, int]]
+    dead_letters: int
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: str | None = Field(default=None, max_length=64)
+
+
+class Requeued(BaseModel):
+    requeued: int
+
+
+class Cleared(BaseModel):
+    cleared: int
+
+
+class DayCount(BaseModel):
+    date: date
+    count: int
+
+
+class EstimateView(BaseModel):
+    remaining: int
+    completes_at: datetime | None
+    per_day: list[DayCount]
+
+
+@router.get("/api/queue/stats", summary="Queue totals, by priority", tags=["queue"])
+def queue_stats() -> QueueStats:
+    _, tenant_id = tenant(router, READ)
+    totals = queue_views.totals(deps(), tenant_id)
+    return QueueStats.model_validate(totals, from_attributes=True)
+
+
+@router.get("/api/queue/servers", summary="Each mailbox's capacity now", tags=["queue"])
+def queue_servers() -> Servers:
+    _, tenant_id = tenant(router, READ)
+    return Servers(items=[Server(**row) for row in queue_views.servers(deps(), tenant_id)])
+
+
+@router.get("/api/queue/status", summary="Processor health and the send window", tags=["queue"])
+def queue_status() -> QueueStatus:
+    _, tenant_id = tenant(router, READ)
+    return QueueStatus(**queue_views.status(deps(), tenant_id))
+
+
+@router.post("/api/queue/retry-failed", summary="Requeue failed recipients", tags=["queue"])
+def retry_failed(body: Scope | None = None) -> Requeued:
+    _, tenant_id = tenant(router, WRITE)
+    scope = body.campaign_id if body else None
+    return Requeued(requeued=queue_views.retry_failed(deps(), tenant_id, scope))
+
+
+@router.post(
+    "/api/queue/clear", summary="Hide failed recipients from the queue views", tags=["queue"]
+)
+def clear(body: Scope | None = None) -> Cleared:
+    _, tenant_id = tenant(router, WRITE)
+    scope = body.campaign_id if body else None
+    return Cleared(cleared=queue_views.clear_failed(deps(), tenant_id, scope))
+
+
+@router.get(
+    "/api/campaigns/<campaign_id>/estimate",
+    summary="When the campaign will finish",
+    tags=["campaigns"],
+)
+def estimate(campaign_id: str) -> EstimateView:
+    _, tenant_id = tenant(router, READ)
+    found = estimates.estimate(deps(), campaigns.get(deps(), tenant_id, campaign_id))
+    return EstimateView(
+        remaining=found.remaining,
+        completes_at=found.completes_at,
+        per_day=[DayCount(date=d, count=n) for d, n in found.per_day],
+    )

@@ -1,0 +1,33 @@
+"""Recipient counters move in two places at once: on the campaign (its stats) and in the
+tenant's queue totals per priority (``/api/queue/stats``), so the queue view is a handful
+of reads, never a walk over every campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sendrail.domain.models import Campaign
+from sendrail.services.deps import Deps
+from sendrail.storage import stats
+
+QUEUE_COUNTERS = ("queued", "deferred", "sending", "sent", "failed", "cleared")
+
+
+def queue_bucket(priority: int) -> str:
+    return f"queue#p{priority:02d}"
+
+
+def add(deps: Deps, campaign: Campaign, deltas: Mapping[str, int]) -> None:
+    changes = {name: delta for name, delta in deltas.items() if delta}
+    if not changes:
+        return
+    campaign_counters = {k: v for k, v in changes.items() if k != "cleared"}
+    deps.campaigns.add_counts(campaign.tenant_id, campaign.id, campaign_counters)
+    queue = {k: v for k, v in changes.items() if k in QUEUE_COUNTERS}
+    deps.stats.add(stats.tenant_key(campaign.tenant_id), queue_bucket(campaign.priority), queue)
+
+
+def add_by_id(deps: Deps, tenant_id: str, campaign_id: str, deltas: Mapping[str, int]) -> None:
+    campaign = deps.campaigns.get(tenant_id, campaign_id)
+    if campaign is not None:
+        add(deps, campaign, deltas)
