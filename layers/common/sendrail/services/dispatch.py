@@ -78,6 +78,7 @@ class DispatchOptions:
     mailbox_error_threshold: int = 5
     commit_rounds: int = 4
     receives_per_batch: int = 3
+    handoff_rounds: int = 4
     tenant_ttl_seconds: float = 30.0
     disabled_retry_seconds: int = 900
     provider_config: ProviderConfig = field(default_factory=ProviderConfig)
@@ -162,6 +163,7 @@ class Dispatcher:
         self._tenants: dict[str, _TenantContext] = {}
         self._senders: dict[str, Sender] = {}
         self._down: set[str] = set()
+        self._handoff: list[_Work] = []
         self.report = DispatchReport()
 
     # --- the run -----------------------------------------------------------------------------
@@ -300,9 +302,19 @@ class Dispatcher:
         try:
             work = self._admit(queue, messages, acks)
             work = self._within_windows(work, acks)
-            placed = self._place(work, acks)
-            claimed = self._claim(placed, acks)
-            self._send_all(claimed, acks)
+            # A mailbox that fails as a whole hands its messages to the others at once;
+            # each round has one mailbox fewer, so a few rounds are enough.
+            for _ in range(self.options.handoff_rounds):
+                self._handoff = []
+                placed = self._place(work, acks)
+                claimed = self._claim(placed, acks)
+                self._send_all(claimed, acks)
+                work = [self._unclaimed(item) for item in self._handoff]
+                if not work:
+                    break
+            for item in work:
+                self.report.deferred += 1
+                acks.retry_in(item, 1)
         finally:
             if acks.delete:
                 self.deps.queues.delete(queue, [m.receipt for m in acks.delete])
@@ -621,6 +633,17 @@ class Dispatcher:
             self._count(tenant_id, campaign_id, dict(delta))
         self._record_stats(outcomes)
 
+    @staticmethod
+    def _unclaimed(item: _Work) -> _Work:
+        return _Work(
+            item.message,
+            item.tenant_id,
+            item.campaign_id,
+            item.email,
+            item.timezone,
+            campaign=item.campaign,
+        )
+
     def _count(self, tenant_id: str, campaign_id: str, deltas: dict[str, int]) -> None:
         campaign = self._campaign(tenant_id, campaign_id)
         if campaign is not None:
@@ -665,8 +688,7 @@ class Dispatcher:
             return self._failed(item, recipient, now, exc.message, acks)
         except MailboxSendError as exc:
             self._mailbox_down(mailbox, exc)
-            acks.retry_in(item, 0)  # another mailbox takes it at once
-            self.report.deferred += 1
+            self._handoff.append(item)  # placed on another mailbox once this round is written
             return self._requeue(recipient, now, exc.message, count_attempt=False), {
                 "sending": -1,
                 "queued": 1,

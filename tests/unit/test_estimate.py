@@ -1,0 +1,79 @@
+"""Delivery estimates: a day-by-day simulation under limits, windows and warm-up."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from sendrail.domain.estimate import SimulatedSender, simulate
+from sendrail.domain.limits import FixedRule, LimitState, Period, Rules, SlidingRule
+from sendrail.domain.windows import Window
+
+MONDAY_8 = datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+
+def daily(n: int) -> SimulatedSender:
+    return SimulatedSender(rules_at=lambda _when: Rules((FixedRule(Period.DAY, n),)))
+
+
+def test_given_100k_over_30_mailboxes_of_1000_a_day_then_it_takes_4_days():
+    est = simulate(
+        100_000,
+        [daily(1000) for _ in range(30)],
+        MONDAY_8,
+        windows=[Window(start="08:00", end="20:00")],
+    )
+    assert [n for _, n in est.per_day] == [30_000, 30_000, 30_000, 10_000]
+    assert est.completes_at is not None and est.completes_at.date() == date(2026, 11, 26)
+
+
+def test_given_a_window_then_nothing_is_placed_outside_it():
+    est = simulate(
+        10,
+        [SimulatedSender(rules_at=lambda _w: Rules((FixedRule(Period.HOUR, 2),)))],
+        datetime(2026, 11, 23, 17, tzinfo=UTC),
+        windows=[Window(start="08:00", end="20:00", timezone="UTC")],
+    )
+    # 17:00, 18:00, 19:00 today (6), then 08:00 and 09:00 tomorrow (4).
+    assert est.per_day == [(date(2026, 11, 23), 6), (date(2026, 11, 24), 4)]
+    assert est.completes_at == datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+def test_given_a_warmup_ramp_then_capacity_grows_each_day():
+    start = MONDAY_8
+
+    def ramp(when: datetime) -> Rules:
+        day = (when.date() - start.date()).days
+        return Rules((FixedRule(Period.DAY, 10 * 2**day),))
+
+    est = simulate(70, [SimulatedSender(rules_at=ramp)], start)
+    assert [n for _, n in est.per_day] == [10, 20, 40]
+
+
+def test_given_a_sliding_window_then_the_rate_is_respected():
+    est = simulate(
+        8, [SimulatedSender(rules_at=lambda _w: Rules(sliding=SlidingRule(2, 1800)))], MONDAY_8
+    )
+    assert est.completes_at == MONDAY_8 + timedelta(minutes=90)
+
+
+def test_given_a_tenant_cap_then_it_bounds_all_mailboxes_together():
+    est = simulate(
+        300,
+        [daily(1000), daily(1000)],
+        MONDAY_8,
+        tenant_rules=Rules((FixedRule(Period.DAY, 100),)),
+        tenant_state=LimitState(),
+    )
+    assert [n for _, n in est.per_day] == [100, 100, 100]
+
+
+def test_given_no_mailbox_then_there_is_no_completion_date():
+    est = simulate(5, [], MONDAY_8)
+    assert est.completes_at is None and est.per_day == []
+
+
+def test_given_already_used_capacity_today_then_it_counts():
+    rules = Rules((FixedRule(Period.DAY, 10),))
+    from sendrail.domain import limits
+
+    used = limits.take(LimitState(), rules, MONDAY_8, units=8)
+    est = simulate(5, [SimulatedSender(rules_at=lambda _w: rules, state=used)], MONDAY_8)
+    assert [n for _, n in est.per_day] == [2, 3]
