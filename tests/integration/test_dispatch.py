@@ -395,6 +395,7 @@ def test_given_a_campaign_window_then_nothing_is_sent_outside_and_it_resumes_by_
         run_dispatch()
         run_dispatch()
         assert [d.to for d in smtp.delivered] == ["a@example.com"]
+        assert recipients(api, cid)["a@example.com"]["sent_at"] == "2026-11-23T07:01:00Z"
 
 
 def test_given_ses_mailboxes_then_they_send_through_sesv2(api, tenant, aws):
