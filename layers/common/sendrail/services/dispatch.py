@@ -78,6 +78,7 @@ class DispatchOptions:
     mailbox_error_threshold: int = 5
     commit_rounds: int = 4
     receives_per_batch: int = 3
+    reservation_seconds: int = 60
     handoff_rounds: int = 4
     tenant_ttl_seconds: float = 30.0
     disabled_retry_seconds: int = 900
@@ -419,7 +420,9 @@ class Dispatcher:
             rules: dict[str, Rules] = {}
             demands = [self._demand(w, self._tenant(w.tenant_id), rules, now) for w in pending]
             states = self.deps.limits.read(rules)
-            stamp = now + timedelta(seconds=self.options.lease_seconds)
+            # Sliding-window entries are logged at the latest moment the send may happen;
+            # a send not made by then gives its reservation up and is placed again.
+            stamp = now + timedelta(seconds=self.options.reservation_seconds)
             plan = plan_batch(demands, states, rules, now, stamp=stamp)
             lost = self._commit(plan, states, now)
             by_key = {w.key: w for w in pending}
@@ -438,7 +441,9 @@ class Dispatcher:
                 item.mailbox_id = mailbox_id
                 item.subjects = subjects
                 item.taken_at = now
-                item.valid_until = min(limits.valid_until(rules[s], now) for s in subjects)
+                item.valid_until = min(
+                    stamp, *(limits.valid_until(rules[s], now) for s in subjects)
+                )
                 placed.append(item)
             for key, ready in plan.deferred.items():
                 self.report.deferred += 1
