@@ -9,8 +9,9 @@ One run (one Lambda invocation on the EventBridge schedule):
    is outside its windows, then place the rest on mailboxes with
    :func:`sendrail.domain.planning.plan_batch` and reserve the units with versioned writes
    (:class:`sendrail.storage.limits.LimitRepo`) *before* anything is sent;
-4. claim each recipient with a conditional write (``queued`` -> ``sending`` with a lease),
-   send it, and record the outcome; only then acknowledge the SQS message.
+4. claim each recipient with a conditional write (``queued`` -> ``sending`` with a lease)
+   right before sending it, send it, and record the outcomes of the batch; only then
+   acknowledge the SQS messages.
 
 Exactly once: a recipient is sent only by the dispatcher whose claim succeeded. A
 dispatcher that dies after its claim leaves the recipient ``sending``; once the lease has
@@ -216,7 +217,8 @@ class Dispatcher:
             got = self.deps.queues.receive(
                 band,
                 max_messages=10,
-                visibility=self.options.lease_seconds + 60,
+                # Hidden until the claims it may lead to have expired.
+                visibility=self.options.lease_seconds + min(60, self.options.lease_seconds),
                 wait=self.options.receive_wait_seconds if not messages else 0,
             )
             messages.extend(got)
@@ -307,9 +309,7 @@ class Dispatcher:
             # each round has one mailbox fewer, so a few rounds are enough.
             for _ in range(self.options.handoff_rounds):
                 self._handoff = []
-                placed = self._place(work, acks)
-                claimed = self._claim(placed, acks)
-                self._send_all(claimed, acks)
+                self._claim_and_send(self._place(work, acks), acks)
                 work = [self._unclaimed(item) for item in self._handoff]
                 if not work:
                     break
@@ -479,49 +479,22 @@ class Dispatcher:
                 ):
                     break
 
-    # --- claiming ----------------------------------------------------------------------------
+    # --- claiming and sending --------------------------------------------------------------
 
-    def _claim(self, placed: list[_Work], acks: _Acks) -> list[_Work]:
-        claimed: list[_Work] = []
-        giveback: Counter[str] = Counter()
-        rules: dict[str, Rules] = {}
-        counts: Counter[tuple[str, str]] = Counter()
-        retries: Counter[tuple[str, str]] = Counter()
-        for item in placed:
-            assert item.campaign is not None
-            assert item.mailbox_id is not None
-            now = self.deps.clock.now()
-            mailbox = self._tenant(item.tenant_id).mailboxes[item.mailbox_id]
-            recipient = self.deps.recipients.claim(
-                item.campaign_id,
-                item.email,
-                mailbox_id=item.mailbox_id,
-                message_id=message_id_for(item.campaign_id, item.email, mailbox.domain),
-                lease_until=now + timedelta(seconds=self.options.lease_seconds),
-                now=now,
-            )
-            if recipient is None:
-                giveback.update(item.subjects)
-                self._rules_for(item, rules, now)
-                self._not_claimed(item, acks)
-                continue
-            item.recipient = recipient
-            counts[(item.tenant_id, item.campaign_id)] += 1
-            if recipient.attempts > 1 and recipient.next_attempt_at is not None:
-                retries[(item.tenant_id, item.campaign_id)] += 1
-            claimed.append(item)
-        self._release(giveback, rules, self.deps.clock.now())
-        for (tenant_id, campaign_id), n in counts.items():
-            self._count(
-                tenant_id,
-                campaign_id,
-                {
-                    "queued": -n,
-                    "sending": n,
-                    "deferred": -retries[(tenant_id, campaign_id)],
-                },
-            )
-        return claimed
+    def _claim(self, item: _Work) -> Recipient | None:
+        """``queued`` -> ``sending`` for this dispatcher alone, right before the send, so
+        a dispatcher that dies leaves at most the message in hand ambiguous."""
+        assert item.mailbox_id is not None
+        now = self.deps.clock.now()
+        mailbox = self._tenant(item.tenant_id).mailboxes[item.mailbox_id]
+        return self.deps.recipients.claim(
+            item.campaign_id,
+            item.email,
+            mailbox_id=item.mailbox_id,
+            message_id=message_id_for(item.campaign_id, item.email, mailbox.domain),
+            lease_until=now + timedelta(seconds=self.options.lease_seconds),
+            now=now,
+        )
 
     def _rules_for(self, item: _Work, rules: dict[str, Rules], now: datetime) -> None:
         ctx = self._tenant(item.tenant_id)
@@ -585,7 +558,7 @@ class Dispatcher:
                     "updated_at": now,
                 }
             )
-            delta = {"sending": -1, "sent": 1}
+            delta = {"queued": -1, "sent": 1}  # a claim is counted only with its outcome
         elif outcome is False or ctx.policy.settings.at_least_once:
             final = recipient.model_copy(
                 update={
@@ -595,7 +568,7 @@ class Dispatcher:
                     "updated_at": now,
                 }
             )
-            delta = {"sending": -1, "queued": 1}
+            delta = {}
         else:
             final = recipient.model_copy(
                 update={
@@ -605,7 +578,7 @@ class Dispatcher:
                     "updated_at": now,
                 }
             )
-            delta = {"sending": -1, "failed": 1}
+            delta = {"queued": -1, "failed": 1}
         # Conditional on the claim still being the expired one.
         if self.deps.recipients.resolve_claim(recipient, final):
             self.report.recovered += 1
@@ -613,18 +586,32 @@ class Dispatcher:
 
     # --- sending -----------------------------------------------------------------------------
 
-    def _send_all(self, claimed: list[_Work], acks: _Acks) -> None:
+    def _claim_and_send(self, placed: list[_Work], acks: _Acks) -> None:
         finished: list[Recipient] = []
         counts: dict[tuple[str, str], Counter[str]] = {}
         outcomes: dict[str, Counter[str]] = {}  # stats key -> sent/failed
-        claimed.sort(key=lambda w: w.mailbox_id or "")
-        for item in claimed:
+        giveback: Counter[str] = Counter()
+        rules: dict[str, Rules] = {}
+        placed.sort(key=lambda w: w.mailbox_id or "")  # one connection per mailbox, reused
+        for item in placed:
+            recipient = self._claim(item)
+            if recipient is None:
+                giveback.update(item.subjects)
+                self._rules_for(item, rules, self.deps.clock.now())
+                self._not_claimed(item, acks)
+                continue
+            item.recipient = recipient
             outcome = self._send_one(item, acks)
             if outcome is None:
                 continue
-            recipient, delta = outcome
-            finished.append(recipient)
-            counts.setdefault((item.tenant_id, item.campaign_id), Counter()).update(delta)
+            final, delta = outcome
+            finished.append(final)
+            # The claim moved it out of ``queued`` (and out of ``deferred`` if it was a retry).
+            moved = Counter({"queued": -1, "sending": 1})
+            if recipient.attempts > 1 and recipient.next_attempt_at is not None:
+                moved["deferred"] -= 1
+            moved.update(delta)
+            counts.setdefault((item.tenant_id, item.campaign_id), Counter()).update(moved)
             tally = {k: delta[k] for k in ("sent", "failed") if delta.get(k)}
             for key in (
                 stats.mailbox_key(item.mailbox_id or ""),
@@ -632,6 +619,7 @@ class Dispatcher:
                 stats.tenant_key(item.tenant_id),
             ):
                 outcomes.setdefault(key, Counter()).update(tally)
+        self._release(giveback, rules, self.deps.clock.now())
         if finished:
             self.deps.recipients.finish_many(finished)
         for (tenant_id, campaign_id), delta in counts.items():
