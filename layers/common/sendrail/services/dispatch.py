@@ -325,12 +325,18 @@ class Dispatcher:
     def _admit(self, queue: str, messages: list[QueueMessage], acks: _Acks) -> list[_Work]:
         """Parse, drop what must not be sent, skip suppressed addresses."""
         work: list[_Work] = []
+        seen: set[tuple[str, str, str]] = set()
         for message in messages:
             body = message.body
             t, c, e = body.get("t"), body.get("c"), body.get("e")
             if not (isinstance(t, str) and isinstance(c, str) and isinstance(e, str)):
                 self._dead_letter(queue, message, "malformed message body")
                 continue
+            if (t, c, e) in seen:  # the same recipient twice in one batch
+                self.report.skipped += 1
+                acks.done(_Work(message, t, c, e, None))
+                continue
+            seen.add((t, c, e))
             tz = body.get("z")
             item = _Work(message, t, c, e, tz if isinstance(tz, str) else None)
             item.campaign = self._campaign(t, c)

@@ -82,7 +82,12 @@ def budget(deps: Deps, campaign: Campaign) -> int:
 
 
 def feed(deps: Deps, campaign: Campaign, limit: int | None = None) -> int:
-    """Feed one running campaign; returns how many messages went to SQS."""
+    """Feed one running campaign; returns how many messages went to SQS.
+
+    Each page is *claimed* first: the cursor moves conditionally from where this feeder
+    found it, and only the feeder whose move succeeded enqueues that page, so two
+    dispatchers feeding at once do not both enqueue it. (A feeder that dies between the
+    two leaves its page out of SQS; the daily recount in :func:`run` feeds it again.)"""
     if campaign.status is not CampaignStatus.RUNNING or campaign.feed_done:
         return 0
     wanted = budget(deps, campaign) if limit is None else limit
@@ -90,29 +95,24 @@ def feed(deps: Deps, campaign: Campaign, limit: int | None = None) -> int:
         return 0
     cursor = campaign.feed_cursor
     fed = 0
-    done = False
-    # Pages read up to ``wanted`` items each; a few pages at most per run.
-    for _ in range(5):
-        found, cursor, done = deps.recipients.queued_after(
+    for _ in range(5):  # a few pages at most per run
+        found, after, done = deps.recipients.queued_after(
             campaign.id,
             cursor,
             max(wanted - fed, FEED_MIN),
             data_field=campaign.recipient_timezone_field,
         )
+        if not deps.campaigns.advance_feed(
+            campaign.tenant_id, campaign.id, cursor, None if done else after, done, deps.clock.now()
+        ):
+            break  # another feeder took this page
         enqueue(
             deps, campaign, [(email, tz if isinstance(tz, str) else None) for email, tz in found]
         )
         fed += len(found)
+        cursor = after
         if done or fed >= wanted:
             break
-    deps.campaigns.advance_feed(
-        campaign.tenant_id,
-        campaign.id,
-        campaign.feed_cursor,
-        None if done else cursor,
-        done,
-        deps.clock.now(),
-    )
     return fed
 
 

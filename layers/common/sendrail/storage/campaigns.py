@@ -243,7 +243,7 @@ class CampaignRepo:
             actions += [MainItem.gsi1pk.remove(), MainItem.gsi1sk.remove()]
         condition = (
             MainItem.feed_cursor == expected if expected else MainItem.feed_cursor.does_not_exist()
-        )
+        ) & ~(MainItem.feed_done == True)  # noqa: E712 - a DynamoDB condition, not a bool
         try:
             MainItem(_pk(tenant_id), _sk(campaign_id)).update(actions=actions, condition=condition)
         except UpdateError as exc:
