@@ -164,3 +164,38 @@ def test_given_a_warmup_then_the_daily_limit_ramps_and_caps():
     assert effective_daily_limit(mailbox, NOW + timedelta(days=3)) == 33
     assert effective_daily_limit(mailbox, NOW + timedelta(days=30)) == 35
     assert effective_daily_limit(mailbox, NOW + timedelta(days=100000)) == 35
+
+
+def test_given_an_html_template_then_its_text_template_keeps_merge_tags_intact():
+    from sendrail.domain.mime import text_template
+
+    source = (
+        "<p>Hi <b>{{ first_name }}</b>,</p>{% if vip_level %}<p>VIP_{{ vip_level }}</p>{% endif %}"
+        '<a href="https://x.example/{{ user_id }}">link</a>'
+    )
+    text = text_template(source)
+    assert "{{ first_name }}" in text and "{% if vip_level %}" in text and "{% endif %}" in text
+    rendered = templates.render(text, {"first_name": "Ann", "vip_level": 2, "user_id": "u_1"})
+    assert "Ann" in rendered and "VIP_2" in rendered and "https://x.example/u_1" in rendered
+
+
+def test_given_non_ascii_headers_then_they_are_encoded_and_lines_end_in_crlf():
+    message = OutgoingMessage(
+        message_id="<a@example.com>",
+        from_email="s@example.com",
+        from_name="Zoë Ångström",
+        to="t@example.com",
+        subject="Olá — ça va?",
+        html="<p>é</p>",
+        text="é",
+        date=NOW,
+        headers={"X-Note": "naïve"},
+    )
+    raw = message.as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and b"\n" not in head.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == "Olá — ça va?"
+    assert parsed["From"].addresses[0].display_name == "Zoë Ångström"
+    assert parsed["X-Note"] == "naïve"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>é</p>"

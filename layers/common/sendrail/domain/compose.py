@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sendrail.domain.mime import OutgoingMessage, html_to_text, message_id_for
+from sendrail.domain.mime import OutgoingMessage, message_id_for, text_template
 from sendrail.domain.models import Campaign, Mailbox, Recipient
 from sendrail.domain.templates import render
 
@@ -33,7 +33,7 @@ def compose(
     data: dict[str, Any] = {**recipient.data, "email": recipient.email, **extra.data}
     subject = " ".join(render(campaign.subject, data).split())  # no line breaks survive
     html = render(campaign.html, data, html=True)
-    text = render(campaign.text, data) if campaign.text else html_to_text(html)
+    text = render(campaign.text or text_template(campaign.html), data)
     if extra.rewrite_html is not None:
         html = extra.rewrite_html(html)
     headers = {**campaign.headers, **extra.headers}

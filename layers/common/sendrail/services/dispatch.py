@@ -78,7 +78,7 @@ class DispatchOptions:
     poison_receive_count: int = 10
     mailbox_error_threshold: int = 5
     commit_rounds: int = 4
-    receives_per_batch: int = 3
+    receives_per_batch: int = 5
     reservation_seconds: int = 60
     handoff_rounds: int = 4
     tenant_ttl_seconds: float = 30.0
@@ -172,20 +172,23 @@ class Dispatcher:
 
     def run(self, time_left: Callable[[], float]) -> DispatchReport:
         try:
-            fed = feeding.run(self.deps)
-            self.report.fed, self.report.started, self.report.completed = (
-                fed.fed,
-                fed.started,
-                fed.completed,
-            )
+            self._feed()
             self.recover_expired_claims()
             while time_left() > self.options.stop_margin_seconds:
-                if not self._one_batch():
+                # Queues dry: feed again; stop when nothing more can be fed.
+                if not self._one_batch() and not self._feed():
                     break
         finally:
             self.close()
             self._record_health()
         return self.report
+
+    def _feed(self) -> int:
+        fed = feeding.run(self.deps)
+        self.report.fed += fed.fed
+        self.report.started += fed.started
+        self.report.completed += fed.completed
+        return fed.fed
 
     def _record_health(self) -> None:
         """For ``/api/queue/status``: every run that did something, or had an error, and

@@ -5,7 +5,8 @@ run (and the start itself) feeds each running campaign about as many messages as
 mailboxes can send right now, walking the campaign's recipients in key order with a
 cursor stored on the campaign. So:
 
-- SQS stays short: deferrals (limits, windows) cost little, and idle runs are cheap;
+- SQS stays short: deferrals (limits, windows) cost little, and idle runs are cheap
+  (dispatch feeds again whenever its queues run dry, so throughput is not capped by it);
 - a campaign that outlives SQS's 14-day retention loses nothing: DynamoDB holds every
   recipient, and a campaign whose feed reached the end while recipients are still
   ``queued`` is fed again from the start after :data:`REFEED_AFTER` (a message that went
@@ -27,8 +28,8 @@ from sendrail.services.deps import Deps
 from sendrail.storage.queues import Outgoing, band_for
 
 FEED_MIN = 20
-FEED_MAX = 2000
-UNCAPPED_FEED = 500  # a mailbox with no cap at all is fed this many per run
+FEED_MAX = 200  # per campaign per feeding; dispatch feeds again whenever its queues run dry
+UNCAPPED_FEED = 200  # a mailbox with no cap at all counts as this much room
 REFEED_AFTER = timedelta(hours=24)
 
 

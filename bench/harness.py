@@ -1,0 +1,73 @@
+"""Shared set-up for the benchmarks: moto in this process with the stack's resources, an
+SMTP sink, and counters of AWS calls taken with botocore's event hooks."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.handlers
+from moto import mock_aws
+from sendrail.services.deps import Deps
+from sendrail.storage import tables
+from sendrail.storage.queues import SqsQueues
+from sendrail.storage.secrets import SecretBox
+from sendrail_local.aws import REGION, _atomic_requests, create_resources, fake_credentials
+
+
+@dataclass
+class CallMeter:
+    """Counts AWS calls (service.operation) and the time spent in them; hooks are added to
+    botocore's built-in handlers, so every client created afterwards reports here."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    enabled: bool = False
+    _started: dict[int, float] = field(default_factory=dict)
+
+    def before(self, model: Any = None, context: Any = None, **_: Any) -> None:
+        if self.enabled and model is not None:
+            self.calls[f"{model.service_model.service_id}.{model.name}"] += 1
+            if context is not None:
+                self._started[id(context)] = time.perf_counter()
+
+    def after(self, context: Any = None, **_: Any) -> None:
+        started = self._started.pop(id(context), None) if context is not None else None
+        if started is not None:
+            self.seconds += time.perf_counter() - started
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.seconds = 0.0
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+METER = CallMeter()
+botocore.handlers.BUILTIN_HANDLERS.append(("before-call", METER.before))
+botocore.handlers.BUILTIN_HANDLERS.append(("after-call", METER.after))
+
+
+@contextmanager
+def aws(prefix: str = "bench-") -> Iterator[Deps]:
+    fake_credentials()
+    with mock_aws():
+        _atomic_requests()
+        resources = create_resources(prefix)
+        tables.bind(tables.TableNames(**resources.tables), REGION)
+        yield Deps(
+            queues=SqsQueues(resources.queues, REGION),
+            secrets=SecretBox(resources.kms_key_id, REGION),
+            signing_key=b"bench-signing-key",
+            public_base_url="http://127.0.0.1:9",
+        )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
