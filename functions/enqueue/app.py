@@ -6,10 +6,20 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from functions.enqueue import errors
-from functions.enqueue.routes import admin, campaigns, keys, mailboxes, messages, queue, system
+from functions.enqueue.routes import (
+    admin,
+    campaigns,
+    keys,
+    mailboxes,
+    messages,
+    queue,
+    settings,
+    suppressions,
+    system,
+)
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (system, admin, keys, mailboxes, campaigns, messages, queue):
+for module in (system, admin, keys, mailboxes, campaigns, messages, queue, settings, suppressions):
     app.include_router(module.router)
 errors.register(app)
 

@@ -54,3 +54,20 @@ def list_tenants(
     return Page[TenantView].model_validate(
         page([TenantView(**t.model_dump()) for t in items], last)
     )
+
+
+class PlatformStats(BaseModel):
+    tenants: int
+    sent_today: int
+    failed_today: int
+    queues: dict[str, dict[str, int]]
+    last_dispatch_at: str | None
+    last_error: str | None
+
+
+@router.get("/api/admin/stats", summary="System-wide queue and send figures", tags=["admin"])
+def platform_stats() -> PlatformStats:
+    need(router, ADMIN)
+    from sendrail.services import queue_views  # noqa: PLC0415
+
+    return PlatformStats(**queue_views.platform(deps()))

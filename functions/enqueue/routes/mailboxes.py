@@ -81,3 +81,32 @@ def pause(mailbox_id: str, body: PauseRequest | None = None) -> MailboxView:
 def resume(mailbox_id: str) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
     return MailboxView.of(mailboxes.resume(deps(), tenant_id, mailbox_id))
+
+
+class DayStats(BaseModel):
+    date: str
+    sent: int
+    failed: int
+    bounced: int
+    complained: int
+
+
+class MailboxStats(BaseModel):
+    id: str
+    status: str
+    today: DayStats
+    days: list[DayStats]
+    totals: dict[str, int]
+    bounce_rate: float
+    complaint_rate: float
+    consecutive_errors: int
+
+
+@router.get(
+    "/api/mailboxes/<mailbox_id>/stats",
+    summary="Sends, failures, bounces and rates",
+    tags=["mailboxes"],
+)
+def mailbox_stats(mailbox_id: str, days: Annotated[int, Query(ge=1, le=90)] = 30) -> MailboxStats:
+    _, tenant_id = tenant(router, READ)
+    return MailboxStats(**mailboxes.stats(deps(), tenant_id, mailbox_id, days))

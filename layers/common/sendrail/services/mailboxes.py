@@ -175,3 +175,38 @@ def normalise_email(address: str) -> str:
         return normalize(address)
     except InvalidAddress as exc:
         raise ValidationFailed(str(exc), details=[{"field": "email"}]) from exc
+
+
+def stats(deps: Deps, tenant_id: str, mailbox_id: str, days: int = 30) -> dict[str, Any]:
+    """Sent/failed/bounced/complained today and per day (UTC) over ``days`` days, with
+    rates over that span and the current error streak."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sendrail.storage import stats as keys  # noqa: PLC0415
+
+    mailbox, _ = get(deps, tenant_id, mailbox_id)
+    now = deps.clock.now()
+    first = now - timedelta(days=days - 1)
+    rows = dict(
+        deps.stats.range(keys.mailbox_key(mailbox_id), keys.day_bucket(first), keys.day_bucket(now))
+    )
+    names = ("sent", "failed", "bounced", "complained")
+    series: list[dict[str, Any]] = []
+    totals = dict.fromkeys(names, 0)
+    for bucket in keys.day_buckets(first, now):
+        values = rows.get(bucket, {})
+        day = {n: values.get(n, 0) for n in names}
+        for n in names:
+            totals[n] += day[n]
+        series.append({"date": bucket[2:], **day})
+    sent = totals["sent"]
+    return {
+        "id": mailbox.id,
+        "status": mailbox.status.value,
+        "today": series[-1],
+        "days": series,
+        "totals": totals,
+        "bounce_rate": round(totals["bounced"] / sent, 4) if sent else 0.0,
+        "complaint_rate": round(totals["complained"] / sent, 4) if sent else 0.0,
+        "consecutive_errors": mailbox.consecutive_errors,
+    }

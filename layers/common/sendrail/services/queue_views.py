@@ -186,3 +186,34 @@ def clear_failed(deps: Deps, tenant_id: str, campaign_id: str | None) -> int:
             cleared += moved
             counters.add(deps, campaign, {"cleared": moved})
     return cleared
+
+
+def platform(deps: Deps, tenant_limit: int = 1000) -> dict[str, Any]:
+    """``GET /api/admin/stats``: tenants, queue depths, today's sends, processor health."""
+    now = deps.clock.now()
+    tenants: list[str] = []
+    after = None
+    while len(tenants) < tenant_limit:
+        page, after = deps.tenancy.list_tenants(min(200, tenant_limit - len(tenants)), after)
+        tenants.extend(t.id for t in page)
+        if not after:
+            break
+    today = stats.day_bucket(now)
+    sent = failed = 0
+    for tenant_id in tenants:
+        day = deps.stats.get(stats.tenant_key(tenant_id), today)
+        sent += day.get("sent", 0)
+        failed += day.get("failed", 0)
+    queues = {}
+    for band in BANDS:
+        queues[band.name] = deps.queues.depth(band.name)
+        queues[f"{band.name}-dlq"] = deps.queues.depth(f"{band.name}-dlq")
+    health = deps.system.dispatch_health()
+    return {
+        "tenants": len(tenants),
+        "sent_today": sent,
+        "failed_today": failed,
+        "queues": queues,
+        "last_dispatch_at": health.get("last_run_at"),
+        "last_error": health.get("last_error"),
+    }
