@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ class CallMeter:
         return sum(self.calls.values())
 
 
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 METER = CallMeter()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", METER.before))
 botocore.handlers.BUILTIN_HANDLERS.append(("after-call", METER.after))

@@ -93,8 +93,12 @@ class MemoryRecipients:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Recipient]] = defaultdict(dict)
 
-    def existing(self, campaign_id: str, emails: Iterable[str]) -> set[str]:
-        return {e for e in emails if e in self.items[campaign_id]}
+    def existing_markers(self, campaign_id: str, emails: Iterable[str]) -> dict[str, str | None]:
+        return {
+            e: self.items[campaign_id][e].import_marker
+            for e in emails
+            if e in self.items[campaign_id]
+        }
 
     def put_many(self, recipients: Iterable[Recipient]) -> int:
         n = 0

@@ -126,7 +126,10 @@ class Api:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = None
-        return Reply(result["statusCode"], dict(result.get("headers") or {}), parsed, text)
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        return Reply(result["statusCode"], headers, parsed, text)
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.call("GET", path, **kw)

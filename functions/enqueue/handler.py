@@ -1,4 +1,5 @@
-"""Lambda entry point of ``enqueue`` (API Gateway proxy events)."""
+"""Lambda entry point of ``enqueue``: API Gateway proxy events, and SQS events from the
+``import`` queue (chunks of large recipient uploads)."""
 
 from __future__ import annotations
 
@@ -15,4 +16,8 @@ from functions.enqueue.app import app
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        from functions.enqueue import imports  # noqa: PLC0415 - only the worker needs it
+
+        return imports.handle(event, context)
     return app.resolve(event, context)

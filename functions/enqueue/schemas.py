@@ -20,6 +20,7 @@ from sendrail.domain.models import (
 )
 from sendrail.domain.windows import Window
 from sendrail.storage.codec import encode_cursor
+from sendrail.storage.imports import ImportJob
 
 T = TypeVar("T")
 
@@ -155,11 +156,42 @@ class InvalidRow(BaseModel):
     reason: str
 
 
+class ImportJobView(BaseModel):
+    id: str
+    status: str  # importing | done
+    rows: int
+    chunks: int
+    chunks_done: int
+    added: int
+    duplicates: int
+    suppressed: int
+    invalid_count: int
+    invalid: list[InvalidRow]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, job: ImportJob) -> ImportJobView:
+        return cls(
+            id=job.id,
+            status="done" if job.done else "importing",
+            rows=job.rows,
+            chunks=job.chunks,
+            chunks_done=job.chunks_done,
+            added=job.added,
+            duplicates=job.duplicates + job.duplicates_in_upload,
+            suppressed=job.suppressed,
+            invalid_count=job.invalid_count,
+            invalid=[InvalidRow(**i) for i in job.invalid],
+            created_at=job.created_at,
+        )
+
+
 class ImportView(BaseModel):
     added: int
     duplicates: int
     invalid: list[InvalidRow]
     suppressed: int
+    job: ImportJobView | None = None  # a large upload, written in the background
 
 
 class RecipientView(BaseModel):

@@ -69,3 +69,33 @@ def scheduled_event(rule: str, now: datetime) -> dict[str, Any]:
         "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule}"],
         "detail": {},
     }
+
+
+def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """An SQS event as Lambda's event source mapping delivers it (``messages`` as returned
+    by ReceiveMessage)."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": m.get("Attributes", {}).get(
+                        "ApproximateReceiveCount", "1"
+                    ),
+                    "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": m.get("Attributes", {}).get(
+                        "SentTimestamp", "0"
+                    ),
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }

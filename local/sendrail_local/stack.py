@@ -15,6 +15,7 @@ from sendrail.schedules import SCHEDULES
 
 from sendrail_local.aws import EmbeddedAws, LocalResources
 from sendrail_local.clock import LocalClock
+from sendrail_local.event_sources import SqsEventSource
 from sendrail_local.events import scheduled_event
 from sendrail_local.http_front import Front, serve
 from sendrail_local.lambdas import Functions
@@ -66,6 +67,7 @@ class LocalStack:
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
+        self.import_source: SqsEventSource | None = None
         self.resources: LocalResources | None = None
         self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
         self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
@@ -124,10 +126,19 @@ class LocalStack:
         self._bootstrap()
         self._schedule()
         self.front, _ = serve(self, self.config.host, self.config.port)
+        # The import queue's event source mapping (CDK: SqsEventSource on enqueue).
+        self.import_source = SqsEventSource(
+            self.resources.queues["import"],
+            lambda event: self.functions.invoke("enqueue", event),
+            guard=self.world if self.clock.virtual else None,
+        )
+        self.import_source.start()
         if not self.clock.virtual:
             self.scheduler.start_background()
 
     def stop(self) -> None:
+        if self.import_source is not None:
+            self.import_source.stop()
         self.scheduler.stop()
         if self.front is not None:
             self.front.shutdown()

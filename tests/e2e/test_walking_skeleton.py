@@ -91,3 +91,28 @@ def test_given_a_running_stack_when_interrupted_then_it_stops_cleanly(tmp_path):
     running = start_stack(tmp_path, virtual_clock=None)
     assert running.http.get("/_local/clock", token="")[1]["virtual"] is False
     assert stop_stack(running) == 0
+
+
+def test_given_a_large_csv_then_the_stack_imports_it_in_the_background(stack: Stack):
+    import time
+
+    http = stack.http
+    status, campaign, _ = http.post(
+        "/api/campaigns", {"name": "Import", "subject": "s", "html": "<p>h</p>"}
+    )
+    cid = campaign["id"]
+    csv = "email,first_name\n" + "".join(f"person{i}@example.org,P{i}\n" for i in range(7_000))
+    status, accepted, _ = http.call(
+        "POST", f"/api/campaigns/{cid}/recipients", raw=csv.encode(), content_type="text/csv"
+    )
+    assert status == 202 and accepted["job"]["rows"] == 7_000
+    job = accepted["job"]["id"]
+    deadline = time.monotonic() + 120
+    progress = {}
+    while time.monotonic() < deadline:  # the local event source mapping runs in real time
+        progress = http.get(f"/api/campaigns/{cid}/imports/{job}")[1]
+        if progress["status"] == "done":
+            break
+        time.sleep(0.5)
+    assert progress["status"] == "done" and progress["added"] == 7_000
+    assert http.get(f"/api/campaigns/{cid}")[1]["counts"]["queued"] == 7_000

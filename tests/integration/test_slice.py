@@ -38,7 +38,14 @@ def test_given_a_campaign_when_started_and_dispatched_then_it_is_sent_within_the
                 ]
             },
         )
-        assert added.body == {"added": 3, "duplicates": 1, "invalid": [], "suppressed": 0}
+        assert added.status == 200
+        assert added.body == {
+            "added": 3,
+            "duplicates": 1,
+            "invalid": [],
+            "suppressed": 0,
+            "job": None,
+        }
 
         started = api.post(f"/api/campaigns/{cid}/start")
         assert started.status == 202

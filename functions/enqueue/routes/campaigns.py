@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sendrail.domain.models import RecipientStatus
 from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sendrail.services import campaigns, estimates, recipients
+from sendrail.services import campaigns, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
 from sendrail.storage.codec import decode_cursor
@@ -18,6 +18,7 @@ from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import (
     CampaignStats,
     CampaignView,
+    ImportJobView,
     ImportView,
     InvalidRow,
     Page,
@@ -90,12 +91,12 @@ def patch(campaign_id: str, body: CampaignFields) -> CampaignView:
     tags=["campaigns"],
     responses={204: {"description": "draft deleted"}},
 )
-def delete(campaign_id: str) -> Response[CampaignView]:
+def delete(campaign_id: str) -> Response[CampaignView | None]:
     _, tenant_id = tenant(router, WRITE)
     result = campaigns.delete(deps(), tenant_id, campaign_id)
     if result is None:
         return Response(status_code=204)
-    return respond(200, CampaignView.of(result))
+    return Response(status_code=200, content_type="application/json", body=CampaignView.of(result))
 
 
 def _rows() -> list[recipients.Row]:
@@ -126,24 +127,60 @@ def _rows() -> list[recipients.Row]:
 @router.post(
     "/api/campaigns/<campaign_id>/recipients",
     summary="Add recipients (JSON or text/csv)",
+    description=(
+        "Every row is validated at once. Up to `sync_import_rows` valid rows (5,000) are "
+        "written before the reply (200); a larger upload is accepted (202) and written in "
+        "the background: `job` tells its progress, also at "
+        "`GET /api/campaigns/{id}/imports/{job.id}`. Rows are numbered from 1 (CSV: the line "
+        "after the header)."
+    ),
     tags=["campaigns"],
     openapi_extensions={"x-csv": "text/csv body accepted: header row, an email column"},
+    responses={
+        202: {
+            "description": "accepted, written in the background",
+            "content": {"application/json": {"model": ImportView}},
+        }
+    },
 )
-def add_recipients(campaign_id: str) -> ImportView:
+def add_recipients(campaign_id: str) -> Response[ImportView]:
     _, tenant_id = tenant(router, WRITE)
     campaign = campaigns.get(deps(), tenant_id, campaign_id)
-    rows = _rows()
-    if len(rows) > settings().sync_import_rows:
-        raise PayloadTooLarge(
-            f"at most {settings().sync_import_rows} rows per upload; split larger lists"
+    prepared = recipients.prepare(_rows())
+    invalid = [InvalidRow(**i) for i in prepared.invalid[: imports.INVALID_KEPT]]
+    if len(prepared.valid) > settings().sync_import_rows:
+        job = imports.start(deps(), campaign, prepared)
+        return respond(
+            202,
+            ImportView(
+                added=0,
+                duplicates=prepared.duplicates,
+                suppressed=0,
+                invalid=invalid,
+                job=ImportJobView.of(job),
+            ),
         )
-    result = recipients.add(deps(), campaign, rows)
-    return ImportView(
-        added=result.added,
-        duplicates=result.duplicates,
-        suppressed=result.suppressed,
-        invalid=[InvalidRow(**i) for i in result.invalid],
+    result = recipients.write(deps(), campaign, prepared.valid)
+    return respond(
+        200,
+        ImportView(
+            added=result.added,
+            duplicates=result.duplicates + prepared.duplicates,
+            suppressed=result.suppressed,
+            invalid=invalid,
+        ),
     )
+
+
+@router.get(
+    "/api/campaigns/<campaign_id>/imports/<import_id>",
+    summary="Progress of a background import",
+    tags=["campaigns"],
+)
+def get_import(campaign_id: str, import_id: str) -> ImportJobView:
+    _, tenant_id = tenant(router, READ)
+    campaigns.get(deps(), tenant_id, campaign_id)
+    return ImportJobView.of(imports.get(deps(), tenant_id, campaign_id, import_id))
 
 
 @router.get(

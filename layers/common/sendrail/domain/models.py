@@ -282,6 +282,7 @@ class Recipient(BaseModel):
     lease_until: datetime | None = None
     next_attempt_at: datetime | None = None
     cleared_at: datetime | None = None
+    import_marker: str | None = None  # the import chunk that wrote it (idempotent imports)
     created_at: datetime
     updated_at: datetime
 

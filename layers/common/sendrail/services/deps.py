@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sendrail.clock import Clock, SystemClock
 from sendrail.storage.campaigns import CampaignRepo
+from sendrail.storage.imports import ImportRepo
 from sendrail.storage.limits import LimitRepo
 from sendrail.storage.mailboxes import MailboxRepo
 from sendrail.storage.queues import SqsQueues
@@ -35,3 +36,4 @@ class Deps:
     limits: LimitRepo = field(default_factory=LimitRepo)
     stats: StatsRepo = field(default_factory=StatsRepo)
     system: SystemRepo = field(default_factory=SystemRepo)
+    imports: ImportRepo = field(default_factory=ImportRepo)

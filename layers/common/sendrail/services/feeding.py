@@ -23,7 +23,7 @@ from datetime import timedelta
 from sendrail.domain import limits
 from sendrail.domain.models import Campaign, CampaignStatus, RecipientStatus
 from sendrail.domain.windows import all_open
-from sendrail.services import capacity, counters
+from sendrail.services import capacity, counters, imports
 from sendrail.services.deps import Deps
 from sendrail.storage.queues import Outgoing, band_for
 
@@ -239,11 +239,16 @@ def run(deps: Deps) -> FeedReport:
         if not campaign.feed_done:
             report.fed += feed(deps, campaign)
             continue
-        if campaign.imports_pending > 0:
-            continue
         counts = campaign.counts
         stale = campaign.fed_at is None or now - campaign.fed_at > REFEED_AFTER
-        if (counts.queued <= 0 and counts.sending <= 0) or stale:
+        finished = (counts.queued <= 0 and counts.sending <= 0) or stale
+        if campaign.imports_pending > 0:
+            # Recipients are still being imported; once nothing else is left, check the
+            # import records themselves (the counter is only a hint).
+            if finished and imports.pending_chunks(deps, campaign.id) == 0:
+                deps.campaigns.set_imports_pending(tenant_id, campaign_id, 0)
+            continue
+        if finished:
             # Counters say done, or recipients are still queued a day after the feed
             # ended (a message lost to a DLQ or to SQS's retention): count for real,
             # then complete, or repair the counters and feed again from the start.

@@ -18,7 +18,7 @@ from sendrail.domain.models import (
     RecipientStatus,
 )
 from sendrail.domain.templates import TemplateError, check
-from sendrail.errors import NotFound, ValidationFailed
+from sendrail.errors import Conflict, NotFound, ValidationFailed
 from sendrail.ids import new_id
 from sendrail.services import counters, feeding
 from sendrail.services.deps import Deps
@@ -108,7 +108,11 @@ def enqueue(deps: Deps, tenant_id: str, spec: MessageCreate) -> tuple[Campaign, 
         updated_at=now,
     )
     deps.recipients.put_many([recipient])
-    deps.campaigns.create(campaign)
+    try:
+        deps.campaigns.create(campaign)
+    except Conflict:
+        # The same idempotency key, at the same moment: the other request created it.
+        return get(deps, tenant_id, message_id)
     counters.add(
         deps,
         campaign,

@@ -81,29 +81,38 @@ def rows_from_json(items: Iterable[Any]) -> list[Row]:
     return rows
 
 
-def add(deps: Deps, campaign: Campaign, rows: list[Row]) -> ImportResult:
-    """Validate and write ``rows``; counts go on the campaign."""
-    if campaign.status in CLOSED:
-        raise Conflict(f"a {campaign.status.value} campaign takes no more recipients")
-    result = ImportResult()
-    fresh: dict[str, Row] = {}
+@dataclass(frozen=True)
+class Valid:
+    number: int
+    email: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Prepared:
+    """An upload checked row by row: normalised, valid, de-duplicated within itself."""
+
+    valid: list[Valid] = field(default_factory=list)
+    invalid: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def prepare(rows: list[Row]) -> Prepared:
+    out = Prepared()
+    seen: set[str] = set()
     for row in rows:
         if not isinstance(row.email, str) or not row.email.strip():
-            result.invalid.append(
-                {
-                    "row": row.number,
-                    "email": row.email if isinstance(row.email, str) else None,
-                    "reason": "missing email",
-                }
-            )
+            email = row.email if isinstance(row.email, str) else None
+            out.invalid.append({"row": row.number, "email": email, "reason": "missing email"})
             continue
         try:
             email = normalize(row.email)
         except InvalidAddress as exc:
-            result.invalid.append({"row": row.number, "email": row.email[:320], "reason": str(exc)})
+            out.invalid.append({"row": row.number, "email": row.email[:320], "reason": str(exc)})
             continue
-        if len(json.dumps(row.data, default=str)) > MAX_DATA_BYTES:
-            result.invalid.append(
+        data = {str(k)[:128]: _scalar(v) for k, v in row.data.items()}
+        if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
+            out.invalid.append(
                 {
                     "row": row.number,
                     "email": email,
@@ -111,46 +120,77 @@ def add(deps: Deps, campaign: Campaign, rows: list[Row]) -> ImportResult:
                 }
             )
             continue
-        if email in fresh:
-            result.duplicates += 1
+        if email in seen:
+            out.duplicates += 1
             continue
-        fresh[email] = row
-    existing = deps.recipients.existing(campaign.id, fresh)
-    result.duplicates += len(existing)
-    for email in existing:
-        fresh.pop(email)
-    suppressed = {e for _, e in deps.suppressions.which((campaign.tenant_id, e) for e in fresh)}
+        seen.add(email)
+        out.valid.append(Valid(row.number, email, data))
+    return out
+
+
+def write(
+    deps: Deps, campaign: Campaign, valid: list[Valid], marker: str | None = None
+) -> ImportResult:
+    """Write valid, de-duplicated rows: addresses already in the campaign are duplicates,
+    suppressed ones are recorded as ``suppressed``; counts go on the campaign.
+
+    ``marker`` names the import chunk writing the rows, so a chunk delivered twice counts
+    the rows it wrote the first time as its own (added), not as duplicates."""
+    if campaign.status in CLOSED:
+        raise Conflict(f"a {campaign.status.value} campaign takes no more recipients")
+    result = ImportResult()
+    existing = deps.recipients.existing_markers(campaign.id, [v.email for v in valid])
+    fresh = []
+    for v in valid:
+        if v.email not in existing:
+            fresh.append(v)
+        elif marker is not None and existing[v.email] == marker:
+            result.added += 1  # written by an earlier delivery of this very chunk
+        else:
+            result.duplicates += 1
+    suppressed = {
+        e for _, e in deps.suppressions.which((campaign.tenant_id, v.email) for v in fresh)
+    }
     now = deps.clock.now()
-    records = []
-    for email, row in fresh.items():
-        status = RecipientStatus.SUPPRESSED if email in suppressed else RecipientStatus.QUEUED
-        records.append(
-            Recipient(
-                campaign_id=campaign.id,
-                email=email,
-                tenant_id=campaign.tenant_id,
-                status=status,
-                data={k: _scalar(v) for k, v in row.data.items()},
-                created_at=now,
-                updated_at=now,
-            )
+    records = [
+        Recipient(
+            campaign_id=campaign.id,
+            email=v.email,
+            tenant_id=campaign.tenant_id,
+            status=RecipientStatus.SUPPRESSED if v.email in suppressed else RecipientStatus.QUEUED,
+            data=v.data,
+            import_marker=marker,
+            created_at=now,
+            updated_at=now,
         )
+        for v in fresh
+    ]
     deps.recipients.put_many(records)
+    newly_added = len(records) - len(suppressed)
+    result.added += newly_added
     result.suppressed = len(suppressed)
-    result.added = len(records) - result.suppressed
     if records:
         counters.add(
             deps,
             campaign,
             {
                 "total": len(records),
-                "queued": result.added,
+                "queued": newly_added,
                 "suppressed": result.suppressed,
             },
         )
-        if campaign.status is CampaignStatus.RUNNING and result.added:
+        if campaign.status is CampaignStatus.RUNNING and newly_added:
             # New work for a running campaign: feed again from the start.
             deps.campaigns.reset_feed(campaign.tenant_id, campaign.id)
+    return result
+
+
+def add(deps: Deps, campaign: Campaign, rows: list[Row]) -> ImportResult:
+    """Validate and write ``rows`` at once (small uploads; see ``services.imports``)."""
+    prepared = prepare(rows)
+    result = write(deps, campaign, prepared.valid)
+    result.duplicates += prepared.duplicates
+    result.invalid = prepared.invalid
     return result
 
 

@@ -86,8 +86,13 @@ def _from_item(item: MainItem) -> Campaign:
 
 class CampaignRepo:
     def create(self, campaign: Campaign) -> Campaign:
-        item = _to_item(campaign)
-        save_versioned(item, None)
+        """Store a new campaign (or message); :class:`Conflict` if the id exists."""
+        try:
+            save_versioned(_to_item(campaign), None)
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(f"{campaign.id} exists already") from exc
+            raise
         return campaign.model_copy(update={"version": 1})
 
     def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
@@ -215,6 +220,11 @@ class CampaignRepo:
         ]
         MainItem(_pk(tenant_id), _sk(campaign_id)).update(
             actions=actions, condition=MainItem.pk.exists()
+        )
+
+    def set_imports_pending(self, tenant_id: str, campaign_id: str, value: int) -> None:
+        MainItem(_pk(tenant_id), _sk(campaign_id)).update(
+            actions=[MainItem.imports_pending.set(value)], condition=MainItem.pk.exists()
         )
 
     def add_imports_pending(self, tenant_id: str, campaign_id: str, delta: int) -> None:

@@ -38,6 +38,7 @@ def to_item(r: Recipient) -> RecipientItem:
         clicked_at=r.clicked_at,
         next_attempt_at=r.next_attempt_at,
         cleared_at=r.cleared_at,
+        import_marker=r.import_marker,
         lease_shard=LEASE_SHARD if r.status is RecipientStatus.SENDING else None,
         lease_until=r.lease_until.timestamp()
         if r.lease_until and r.status is RecipientStatus.SENDING
@@ -69,20 +70,24 @@ def from_item(item: RecipientItem) -> Recipient:
         lease_until=lease,
         next_attempt_at=item.next_attempt_at,
         cleared_at=item.cleared_at,
+        import_marker=item.import_marker,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
 
 
 class RecipientRepo:
-    def existing(self, campaign_id: str, emails: Iterable[str]) -> set[str]:
+    def existing_markers(self, campaign_id: str, emails: Iterable[str]) -> dict[str, str | None]:
+        """Which of ``emails`` the campaign has, with the import chunk that wrote each."""
         keys = [(campaign_id, e) for e in set(emails)]
-        found: set[str] = set()
+        found: dict[str, str | None] = {}
         for start in range(0, len(keys), 100):
             for item in RecipientItem.batch_get(
-                keys[start : start + 100], consistent_read=True, attributes_to_get=["email"]
+                keys[start : start + 100],
+                consistent_read=True,
+                attributes_to_get=["email", "import_marker"],
             ):
-                found.add(item.email)
+                found[item.email] = item.import_marker
         return found
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Recipient]:

@@ -23,6 +23,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -85,6 +86,10 @@ class MainItem(Model):
     consecutive_errors = NumberAttribute(null=True)
     # login throttle
     failures = NumberAttribute(null=True)
+    # recipient imports
+    done_chunks = NumberSetAttribute(null=True)
+    n_added = NumberAttribute(null=True)
+    n_duplicates = NumberAttribute(null=True)
 
 
 # --- recipients ----------------------------------------------------------------------------
@@ -132,6 +137,7 @@ class RecipientItem(Model):
     clicked_at = UTCDateTimeAttribute(null=True)
     next_attempt_at = UTCDateTimeAttribute(null=True)
     cleared_at = UTCDateTimeAttribute(null=True)  # hidden from queue views by /queue/clear
+    import_marker = UnicodeAttribute(null=True)
     lease_shard = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)
     leases = Leases()

@@ -1,0 +1,84 @@
+"""Lambda's SQS event source mapping, locally: poll a queue, invoke the function with the
+records, delete the ones it did not report as failed (partial batch responses)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import boto3
+
+from sendrail_local.events import sqs_event
+
+log = logging.getLogger("sendrail.local.event_sources")
+
+
+def drain_once(
+    queue_url: str,
+    invoke: Any,
+    *,
+    batch_size: int = 1,
+    visibility: int = 180,
+    region: str = "us-east-1",
+) -> int:
+    """Receive one batch and hand it to ``invoke(event)``; returns how many were handled."""
+    sqs: Any = boto3.client("sqs", region_name=region)
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    received = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=batch_size,
+        VisibilityTimeout=visibility,
+        WaitTimeSeconds=0,
+        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+    ).get("Messages", [])
+    if not received:
+        return 0
+    try:
+        response = invoke(sqs_event(arn, received)) or {}
+    except Exception:
+        log.exception("the event source's function failed")
+        return 0
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    done = [m for m in received if m["MessageId"] not in failed]
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+            ],
+        )
+    return len(done)
+
+
+class SqsEventSource:
+    def __init__(
+        self,
+        queue_url: str,
+        invoke: Any,
+        guard: AbstractContextManager[Any] | None = None,
+        interval: float = 0.2,
+    ) -> None:
+        self._queue_url = queue_url
+        self._invoke = invoke
+        self._guard = guard
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="event-source", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self._guard or nullcontext():
+                handled = drain_once(self._queue_url, self._invoke)
+            if not handled:
+                self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
