@@ -3,10 +3,13 @@ and the schedules."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.bundling import layer_code
@@ -57,6 +60,18 @@ class SendrailStack(Stack):
             encryption_key=key,
             removal_policy=removal,
         )
+        oauth_clients = secretsmanager.Secret(
+            self,
+            "OAuthClients",
+            description="sendrail: Google and Microsoft OAuth client secrets, as JSON "
+            '{"google_client_secret": ..., "microsoft_client_secret": ...}',
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template='{"google_client_secret":"","microsoft_client_secret":""}',
+                generate_string_key="unused",
+            ),
+            encryption_key=key,
+            removal_policy=removal,
+        )
         tables = Tables(self, "Tables", key=key, removal=removal)
         queues = Queues(self, "Queues", removal=removal)
         layer = lambda_.LayerVersion(
@@ -82,15 +97,28 @@ class SendrailStack(Stack):
             admin_key=admin_key,
             removal=removal,
         )
+        self.functions.use_oauth_clients(
+            oauth_clients,
+            google_client_id=self.node.try_get_context("googleClientId"),
+            microsoft_client_id=self.node.try_get_context("microsoftClientId"),
+        )
         functions: dict[str, lambda_.IFunction] = dict(self.functions.by_name)
         self.api = Api(self, "Api", functions=functions, removal=removal)
         # Tracking links use the public base URL: a custom domain if given, else the API's
         # own URL, derived from its id alone (no cycle: the API's methods depend on the
         # functions, the functions only on the API's id).
-        self.functions.set_public_base_url(public_base_url or self.api.base_url())
+        base_url = public_base_url or self.api.base_url()
+        self.functions.set_public_base_url(base_url)
+        self.feedback = self._ses_feedback(key, base_url)
         Schedules(self, "Schedules", functions=functions)
         CfnOutput(
             self, "ApiUrl", value=self.api.rest.url, description="base URL of the sendrail API"
+        )
+        CfnOutput(
+            self,
+            "SesFeedbackTopic",
+            value=self.feedback.topic_arn,
+            description="point SES identities' Bounce and Complaint notifications here",
         )
         CfnOutput(
             self,
@@ -98,3 +126,40 @@ class SendrailStack(Stack):
             value=admin_key.secret_arn,
             description="Secrets Manager secret holding the platform admin key",
         )
+
+    def _ses_feedback(self, key: kms.Key, base_url: str) -> sns.Topic:
+        """The topic SES identities send Bounce/Complaint notifications to; it delivers
+        them to ``/webhooks/ses`` (which checks their signatures and this topic's ARN)."""
+        topic = sns.Topic(
+            self,
+            "SesFeedback",
+            display_name="sendrail SES feedback",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        ses = iam.ServicePrincipal("ses.amazonaws.com")
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[ses],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"AWS:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                principals=[ses],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        topic.add_subscription(
+            subscriptions.UrlSubscription(
+                f"{base_url}/webhooks/ses", protocol=sns.SubscriptionProtocol.HTTPS
+            )
+        )
+        self.functions.by_name["tracking"].add_environment(
+            "SENDRAIL_SES_TOPIC_ARNS", f'["{topic.topic_arn}"]'
+        )
+        return topic

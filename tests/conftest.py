@@ -33,8 +33,10 @@ def free_port() -> int:
 def _reset_function_caches() -> None:
     from functions.dispatch import handler as dispatch_handler
     from functions.enqueue import wiring as enqueue_wiring
+    from functions.tracking import wiring as tracking_wiring
 
     enqueue_wiring.reset()
+    tracking_wiring.reset()
     dispatch_handler.settings.cache_clear()
     dispatch_handler.deps.cache_clear()
 
@@ -99,6 +101,7 @@ class Api:
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        source_ip: str = "127.0.0.1",
     ) -> Reply:
         from urllib.parse import urlsplit
 
@@ -116,7 +119,7 @@ class Api:
             parts.query,
             hdrs,
             payload,
-            source_ip="127.0.0.1",
+            source_ip=source_ip,
             now=datetime.now(UTC),
         )
         module = __import__(f"functions.{self.function}.handler", fromlist=["handler"])

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sendrail.observability import logger, metrics, tracer
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import Dispatcher, DispatchOptions, DispatchReport
+from sendrail.services.personalise import personaliser
 from sendrail.wiring import build_deps, provider_config
 
 from functions.dispatch.settings import DispatchSettings
@@ -80,7 +81,9 @@ def publish(report: DispatchReport) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    dispatcher = Dispatcher(deps(), options())
+    dispatcher = Dispatcher(
+        deps(), options(), personalise=personaliser(deps().signing_key, deps().public_base_url)
+    )
     report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)
     publish(report)
     return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}

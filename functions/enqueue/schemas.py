@@ -225,6 +225,9 @@ class CampaignStats(BaseModel):
     clicked: int = 0
     unique_clicks: int = 0
     unsubscribed: int = 0
+    machine_opens: int = 0
+    machine_clicks: int = 0
+    soft_bounced: int = 0
 
 
 class MessageView(BaseModel):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from sendrail.providers.base import ProviderConfig
 from sendrail.services import auth
 from sendrail.services.deps import Deps
-from sendrail.wiring import build_deps, secret_value
+from sendrail.wiring import build_deps, provider_config, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
 
@@ -25,7 +26,13 @@ def deps() -> Deps:
     return built
 
 
+@cache
+def providers() -> ProviderConfig:
+    return provider_config(settings())
+
+
 def reset() -> None:
     """Forget the cached settings and adapters (tests and the local stack use this)."""
     settings.cache_clear()
     deps.cache_clear()
+    providers.cache_clear()

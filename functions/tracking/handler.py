@@ -1,15 +1,138 @@
-"""Lambda entry point of ``tracking``."""
+"""Lambda entry point of ``tracking``: the public endpoints (no API key)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sendrail.observability import logger, metrics, tracer
+from sendrail.services import bounces, sns, tracking
 
-app = APIGatewayRestResolver(enable_validation=True)
+from functions.tracking import pages
+from functions.tracking.wiring import deps, sns_policy
+
+app = APIGatewayRestResolver()  # no models here: the pixel is bytes
+
+# The smallest transparent GIF.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private", "Pragma": "no-cache"}
+
+
+def _client() -> tuple[str | None, str | None]:
+    event = app.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    return headers.get("user-agent"), event.request_context.identity.source_ip
+
+
+def _html(status: int, body: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={**NO_STORE, "X-Robots-Tag": "noindex"},
+    )
+
+
+@app.get("/track/open/<token>", summary="Open pixel", tags=["tracking"], include_in_schema=False)
+def open_pixel(token: str) -> Response[bytes]:
+    agent, ip = _client()
+    tracking.record_open(deps(), token, agent, ip)  # a bad token still gets the GIF
+    return Response(status_code=200, content_type="image/gif", body=PIXEL, headers=NO_STORE)
+
+
+@app.get(
+    "/track/click/<token>", summary="Click redirect", tags=["tracking"], include_in_schema=False
+)
+def click(token: str) -> Response[str]:
+    agent, ip = _client()
+    url = tracking.record_click(deps(), token, agent, ip)
+    if url is None:
+        return _html(404, pages.not_found())
+    return Response(status_code=302, body="", headers={"Location": url, **NO_STORE})
+
+
+@app.get(
+    "/unsubscribe/<token>", summary="Unsubscribe page", tags=["tracking"], include_in_schema=False
+)
+def unsubscribe_page(token: str) -> Response[str]:
+    target = tracking.unsubscribe_target(deps(), token)
+    if target is None:
+        return _html(404, pages.not_found())
+    return _html(200, pages.confirm_unsubscribe(target.email))  # a GET never unsubscribes
+
+
+@app.post(
+    "/unsubscribe/<token>",
+    summary="One-click unsubscribe (RFC 8058)",
+    tags=["tracking"],
+    include_in_schema=False,
+)
+def unsubscribe(token: str) -> Response[str]:
+    target = tracking.unsubscribe(deps(), token)
+    if target is None:
+        return _html(404, pages.not_found())
+    return _html(200, pages.unsubscribed(target.email))
+
+
+@app.post(
+    "/webhooks/ses",
+    summary="SES notifications through SNS",
+    tags=["tracking"],
+    include_in_schema=False,
+)
+def ses_webhook() -> Response[str]:
+    try:
+        message = json.loads(app.current_event.body or "")
+        if not isinstance(message, dict):
+            raise ValueError("not an object")
+        sns.verify(message, sns_policy())
+    except (ValueError, sns.SnsError) as exc:
+        logger.warning("rejected an SNS message", extra={"reason": str(exc)})
+        return _forbidden("not a valid SNS message")
+    kind = message.get("Type")
+    if kind == "SubscriptionConfirmation":
+        try:
+            sns.confirm_subscription(message, sns_policy())
+        except sns.SnsError as exc:
+            return _forbidden(str(exc))
+        except OSError as exc:  # SNS will send the confirmation again
+            logger.warning("could not confirm the subscription", extra={"reason": str(exc)})
+            return _json(
+                503, {"error": {"code": "unavailable", "message": "try again", "details": []}}
+            )
+        return _json(200, {"confirmed": True})
+    if kind != "Notification":
+        return _json(200, {})
+    try:
+        notification = json.loads(str(message.get("Message", "")))
+    except ValueError:
+        notification = {}
+    applied = bounces.apply(
+        deps(), bounces.classify_ses(notification if isinstance(notification, dict) else {})
+    )
+    return _json(
+        200,
+        {
+            "hard": applied.hard,
+            "soft": applied.soft,
+            "complaints": applied.complaints,
+            "unmatched": applied.unmatched,
+        },
+    )
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+    )
+
+
+def _forbidden(message: str) -> Response[str]:
+    return _json(403, {"error": {"code": "forbidden", "message": message, "details": []}})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

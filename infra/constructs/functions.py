@@ -142,11 +142,24 @@ class Functions(Construct):
         t["main"].grant_read_write_data(refresh)
         key.grant(refresh, "kms:Decrypt", "kms:GenerateDataKey")
 
+    def use_oauth_clients(
+        self,
+        secret: secretsmanager.ISecret,
+        *,
+        google_client_id: str | None,
+        microsoft_client_id: str | None,
+    ) -> None:
+        """Gmail and Outlook: client ids from the app's context, client secrets from
+        Secrets Manager (read by the functions that connect, send and refresh)."""
+        for name in ("enqueue", "dispatch", "token_refresh"):
+            fn = self.by_name[name]
+            secret.grant_read(fn)
+            fn.add_environment("SENDRAIL_OAUTH_SECRET_ARN", secret.secret_arn)
+            if google_client_id:
+                fn.add_environment("SENDRAIL_GOOGLE_CLIENT_ID", google_client_id)
+            if microsoft_client_id:
+                fn.add_environment("SENDRAIL_MICROSOFT_CLIENT_ID", microsoft_client_id)
+
     def set_public_base_url(self, url: str) -> None:
         for fn in self.by_name.values():
             fn.add_environment("SENDRAIL_PUBLIC_BASE_URL", url)
-
-    def settings_env(self, name: str) -> dict[str, str]:
-        """The environment the stack gives one function (tests compare it with the
-        function's settings model)."""
-        return dict(self.by_name[name].node.default_child.environment.variables)  # type: ignore[union-attr]

@@ -71,7 +71,7 @@ class Outbox:
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
         html, text = _parts(message)
-        headers = {name: str(value) for name, value in message.items()}
+        headers = {name: str(value).strip() for name, value in message.items()}
         for rcpt in envelope_to or [str(message.get("To", ""))]:
             item = Received(
                 to=rcpt.lower(),

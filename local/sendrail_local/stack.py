@@ -20,6 +20,7 @@ from sendrail_local.events import scheduled_event
 from sendrail_local.http_front import Front, serve
 from sendrail_local.lambdas import Functions
 from sendrail_local.outbox import Outbox
+from sendrail_local.provider_fakes import Fakes
 from sendrail_local.scheduler import Scheduler
 from sendrail_local.sink import SmtpSink
 
@@ -64,6 +65,7 @@ class LocalStack:
         self.aws = EmbeddedAws()
         self.outbox = Outbox(self.clock)
         self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
+        self.fakes = Fakes(self.clock, self.outbox, config.host)
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
@@ -90,6 +92,8 @@ class LocalStack:
                 "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                # Gmail and Outlook: the local fakes of Google and Microsoft.
+                **self.fakes.env(),
             }
         )
 
@@ -122,6 +126,7 @@ class LocalStack:
         self.resources = self.aws.start()
         self._environment(self.resources)
         self.sink.start()
+        self.fakes.start()
         os.environ["SENDRAIL_LOCAL_SMTP_SINK"] = f"{self.sink.host}:{self.sink.port}"
         self._bootstrap()
         self._schedule()
@@ -144,6 +149,7 @@ class LocalStack:
             self.front.shutdown()
             self.front.server_close()
         self.sink.stop()
+        self.fakes.stop()
         self.aws.stop()
         self.clock.stop()
 
@@ -157,6 +163,8 @@ class LocalStack:
                 f"  API            {self.base_url}   (OpenAPI: {self.base_url}/openapi.json)",
                 f"  SMTP sink      smtp://{self.sink.host}:{self.sink.port}"
                 f"   (received: {self.base_url}/_local/outbox)",
+                f"  Google fake    {self.fakes.google_base}   (Gmail mailboxes connect here)",
+                f"  Microsoft fake {self.fakes.microsoft_base}   (Outlook mailboxes)",
                 f"  clock          {clock}",
                 f"  admin key      {self.admin_key}",
                 f"  owner key      {self.owner_key}   (tenant {DEFAULT_TENANT})",

@@ -119,7 +119,9 @@ def test_given_a_function_then_its_environment_matches_its_settings_model(synthe
     _, template, _ = synthesized
     module = __import__(f"functions.{function}.settings", fromlist=["x"])
     model = next(
-        v for k, v in vars(module).items() if k.endswith("Settings") and k != "CommonSettings"
+        v
+        for k, v in vars(module).items()
+        if k.endswith("Settings") and getattr(v, "__module__", "") == module.__name__
     )
     names, required = _settings_fields(model)
     handler = f"functions.{function}.handler.handler"
@@ -181,6 +183,24 @@ def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesiz
     ]
     assert len(senders) == 1 and "Dispatch" in senders[0]
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_given_ses_feedback_then_a_topic_delivers_it_to_the_webhook_over_https(synthesized):
+    _, template, _ = synthesized
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "https"})
+    subscription = next(iter(_resources(template, "AWS::SNS::Subscription").values()))
+    assert "/webhooks/ses" in json.dumps(subscription["Properties"]["Endpoint"])
+    topic_policy = json.dumps(_resources(template, "AWS::SNS::TopicPolicy"))
+    assert "ses.amazonaws.com" in topic_policy and "AWS:SourceAccount" in topic_policy
+    tracking = next(
+        v
+        for v in _resources(template, "AWS::Lambda::Function").values()
+        if v["Properties"].get("Handler") == "functions.tracking.handler.handler"
+    )
+    # The webhook accepts only this topic's messages.
+    assert "SENDRAIL_SES_TOPIC_ARNS" in tracking["Properties"]["Environment"]["Variables"]
 
 
 def test_given_the_template_then_cfn_lint_passes(synthesized):

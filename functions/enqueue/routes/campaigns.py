@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sendrail.domain.models import RecipientStatus
 from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sendrail.services import campaigns, estimates, imports, recipients
+from sendrail.services import analytics, campaigns, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
 from sendrail.storage.codec import decode_cursor
@@ -247,8 +247,12 @@ def cancel(campaign_id: str) -> CampaignView:
     return CampaignView.of(campaigns.cancel(deps(), tenant_id, campaign_id))
 
 
-@router.get("/api/campaigns/<campaign_id>/stats", summary="Counts by status", tags=["campaigns"])
+@router.get(
+    "/api/campaigns/<campaign_id>/stats",
+    summary="Counts by status and tracked events",
+    tags=["campaigns"],
+)
 def stats(campaign_id: str) -> CampaignStats:
     _, tenant_id = tenant(router, READ)
-    c = campaigns.get(deps(), tenant_id, campaign_id).counts
-    return CampaignStats(**c.model_dump())
+    campaign = campaigns.get(deps(), tenant_id, campaign_id)
+    return CampaignStats(**analytics.campaign_totals(deps(), campaign))

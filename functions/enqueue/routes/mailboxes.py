@@ -6,14 +6,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
-from sendrail.services import mailboxes
+from sendrail.domain.models import MailboxStatus, Provider
+from sendrail.errors import Conflict, ValidationFailed
+from sendrail.providers import OAUTH
+from sendrail.services import mailboxes, oauth
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.mailboxes import MailboxCreate, MailboxFields
 from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MailboxView, Page, page, respond
-from functions.enqueue.wiring import deps
+from functions.enqueue.wiring import deps, providers
 
 router = APIGatewayRouter()
 
@@ -34,8 +37,42 @@ class PauseRequest(BaseModel):
 )
 def create(body: MailboxCreate) -> Response[MailboxView]:
     _, tenant_id = tenant(router, WRITE)
+    if body.provider in OAUTH:
+        _configured(body.provider)
     mailbox = mailboxes.create(deps(), tenant_id, body)
-    return respond(201, MailboxView.of(mailbox))
+    link = oauth.authorize_url(deps(), providers(), mailbox) if mailbox.provider in OAUTH else None
+    return respond(201, MailboxView.of(mailbox, authorize_url=link))
+
+
+def _configured(provider: Provider) -> None:
+    config = providers()
+    client = config.google_client_id if provider is Provider.GMAIL else config.microsoft_client_id
+    if not client:
+        raise ValidationFailed(
+            f"{provider.value} is not configured on this deployment (no OAuth client)",
+            details=[{"field": "provider", "reason": "not configured"}],
+        )
+
+
+@router.post(
+    "/api/mailboxes/<mailbox_id>/connect",
+    summary="A new consent link for a Gmail or Outlook mailbox",
+    description="For a mailbox waiting for consent or marked `needs_reauth`: open "
+    "`authorize_url` in a browser; the provider returns to `/oauth/callback`.",
+    tags=["mailboxes"],
+)
+def connect(mailbox_id: str) -> MailboxView:
+    _, tenant_id = tenant(router, WRITE)
+    mailbox, _ = mailboxes.get(deps(), tenant_id, mailbox_id)
+    if mailbox.provider not in OAUTH:
+        raise ValidationFailed(
+            "only gmail and outlook mailboxes connect by consent",
+            details=[{"field": "provider"}],
+        )
+    if mailbox.status is MailboxStatus.ARCHIVED:
+        raise Conflict("an archived mailbox cannot be connected")
+    _configured(mailbox.provider)
+    return MailboxView.of(mailbox, authorize_url=oauth.authorize_url(deps(), providers(), mailbox))
 
 
 @router.get("/api/mailboxes", summary="List mailboxes", tags=["mailboxes"])

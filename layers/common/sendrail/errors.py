@@ -73,6 +73,13 @@ class TemporarySendError(SendError):
     code = "temporary_send_error"
 
 
+class RateLimited(TemporarySendError):
+    """The provider asks us to slow down (HTTP 429): retried after its ``Retry-After``;
+    not a sign that the mailbox is failing."""
+
+    code = "rate_limited"
+
+
 class PermanentSendError(SendError):
     """This recipient will never be accepted (5xx SMTP about the recipient, 4xx about it)."""
 

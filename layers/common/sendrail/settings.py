@@ -38,3 +38,22 @@ class CommonSettings(BaseSettings):
 
     def table_names(self) -> TableNames:
         return TableNames(**{k: self.tables[k] for k in MODELS})
+
+
+class ProviderSettings(CommonSettings):
+    """The OAuth clients and provider endpoints (for the functions that connect, send or
+    refresh). Client secrets: the values themselves locally, or in AWS a Secrets Manager
+    secret ``{"google_client_secret": ..., "microsoft_client_secret": ...}``."""
+
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_auth_uri: str | None = None
+    google_token_uri: str | None = None
+    gmail_api_root: str | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: SecretStr | None = None
+    microsoft_authority: str | None = None
+    graph_api_root: str | None = None
+    oauth_secret_arn: str | None = None
+    ca_bundle: str | None = None
+    http_timeout: float = 30.0

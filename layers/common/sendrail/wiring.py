@@ -51,4 +51,12 @@ def provider_config(settings: object) -> ProviderConfig:
         secret = getattr(value, "get_secret_value", None)
         if callable(secret):
             fields[name] = secret()
+    arn = getattr(settings, "oauth_secret_arn", None)
+    if arn:  # in AWS: the client secrets live in Secrets Manager
+        import json  # noqa: PLC0415
+
+        stored = json.loads(secret_value(arn) or "{}")
+        for name in ("google_client_secret", "microsoft_client_secret"):
+            if stored.get(name):
+                fields[name] = stored[name]
     return ProviderConfig(**fields)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sendrail.domain.addresses import normalize
 from sendrail.domain.windows import Window, zone
 
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -26,6 +27,10 @@ class Provider(StrEnum):
     SES = "ses"
     GMAIL = "gmail"
     OUTLOOK = "outlook"
+
+
+# Providers connected by OAuth consent: their secret is the provider's token state.
+OAUTH_PROVIDERS = frozenset({Provider.GMAIL, Provider.OUTLOOK})
 
 
 class MailboxStatus(StrEnum):
@@ -191,12 +196,24 @@ class SendingSettings(BaseModel):
     timezone: str = "UTC"
     at_least_once: bool = False
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # A mailbox is paused when, over the last 7 days and at least ``rate_min_sent`` sends,
+    # its bounce or complaint rate reaches these (SES's review levels by default).
+    bounce_rate_pause: float = Field(default=0.05, gt=0, le=1)
+    complaint_rate_pause: float = Field(default=0.001, gt=0, le=1)
+    rate_min_sent: int = Field(default=200, ge=1)
+    unsubscribe_mailto: str | None = Field(default=None, max_length=320)
 
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
         zone(value)
         return value
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, value: str | None) -> str | None:
+        # It goes into a header: only a plain address, never anything that could add one.
+        return normalize(value) if value else None
 
 
 class ThrottleScope(StrEnum):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sendrail.domain.mime import OutgoingMessage
 from sendrail.domain.models import Mailbox
@@ -55,10 +55,60 @@ class ProviderConfig:
     microsoft_authority: str = "https://login.microsoftonline.com/common"
     graph_api_root: str = "https://graph.microsoft.com/v1.0"
     http_timeout: float = 30.0
+    # A CA bundle for the OAuth providers' HTTPS endpoints (the local fakes' own CA);
+    # None: the system's.
+    ca_bundle: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an OAuth exchange or refresh produced: the provider's token state (sealed at
+    rest as the mailbox's secret), when its access token expires, and the access token."""
+
+    secret: dict[str, Any]
+    access_token: str
+    expires_at: datetime
+
+
+class RevokedGrant(Exception):
+    """The user revoked the grant (or it expired): only a new consent helps."""
+
+
+class RefreshFailed(Exception):
+    """The token endpoint could not be used now; try again later."""
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """Access tokens for one OAuth mailbox; refreshing and saving is the caller's job."""
+
+    def access_token(self) -> str:
+        """A token valid for a while yet (refreshed first if it has expired)."""
+        ...
+
+    def refresh(self) -> str:
+        """A new token now (after the provider answered 401)."""
+        ...
 
 
 class SenderFactory(Protocol):
     def __call__(
-        self, mailbox: Mailbox, secret: bytes | None, config: ProviderConfig
+        self,
+        mailbox: Mailbox,
+        secret: bytes | None,
+        config: ProviderConfig,
+        tokens: TokenSource | None = None,
     ) -> Sender: ...
+
+
+def http_session(config: ProviderConfig) -> Any:
+    """A ``requests`` session for the OAuth providers: with a configured CA bundle it
+    trusts that alone (the environment's ``REQUESTS_CA_BUNDLE`` would win otherwise)."""
+    import requests  # noqa: PLC0415
+
+    session = requests.Session()
+    if config.ca_bundle:
+        session.verify = config.ca_bundle
+        session.trust_env = False
+    return session

@@ -31,3 +31,21 @@ def add_by_id(deps: Deps, tenant_id: str, campaign_id: str, deltas: Mapping[str,
     campaign = deps.campaigns.get(tenant_id, campaign_id)
     if campaign is not None:
         add(deps, campaign, deltas)
+
+
+def events(
+    deps: Deps,
+    tenant_id: str,
+    campaign_id: str,
+    mailbox_id: str | None,
+    deltas: Mapping[str, int],
+) -> None:
+    """Count tracked events (opens, clicks, bounces, complaints, unsubscribes) where the
+    analytics read them: the campaign's totals and hour, the tenant's day and, when known,
+    the sending mailbox's day."""
+    now = deps.clock.now()
+    deps.stats.add(stats.campaign_key(campaign_id), stats.TOTAL, deltas)
+    deps.stats.add(stats.campaign_key(campaign_id), stats.hour_bucket(now), deltas)
+    deps.stats.add(stats.tenant_key(tenant_id), stats.day_bucket(now), deltas)
+    if mailbox_id:
+        deps.stats.add(stats.mailbox_key(mailbox_id), stats.day_bucket(now), deltas)

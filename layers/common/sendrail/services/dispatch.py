@@ -36,12 +36,14 @@ from sendrail.domain.compose import Personalisation, compose
 from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.mime import message_id_for
 from sendrail.domain.models import (
+    OAUTH_PROVIDERS,
     Campaign,
     CampaignStatus,
     Mailbox,
     MailboxStatus,
     Recipient,
     RecipientStatus,
+    SendingSettings,
 )
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
 from sendrail.domain.retry import RetryPolicy
@@ -50,6 +52,7 @@ from sendrail.domain.windows import all_open, next_open_all
 from sendrail.errors import (
     MailboxSendError,
     PermanentSendError,
+    RateLimited,
     SendError,
     TemporarySendError,
     UnknownOutcome,
@@ -59,6 +62,7 @@ from sendrail.providers.base import ProviderConfig, Sender, SentLookup
 from sendrail.services import capacity, counters, feeding
 from sendrail.services.capacity import TenantPolicy
 from sendrail.services.deps import Deps
+from sendrail.services.oauth import MailboxTokens
 from sendrail.storage import stats
 from sendrail.storage.queues import BANDS, MAX_VISIBILITY, Outgoing, QueueMessage
 
@@ -66,8 +70,8 @@ log = logging.getLogger("sendrail.dispatch")
 HEALTH_EVERY = timedelta(minutes=5)
 _LAST_HEALTH: list[datetime] = []  # per process (Lambda container)
 
-SenderOpener = Callable[[Mailbox, bytes | None, ProviderConfig], Sender]
-Personaliser = Callable[[Campaign, Recipient, Mailbox], Personalisation]
+SenderOpener = Callable[..., Sender]  # (mailbox, secret, config[, tokens]): see SenderFactory
+Personaliser = Callable[[Campaign, Recipient, Mailbox, SendingSettings], Personalisation]
 
 
 @dataclass(frozen=True)
@@ -295,8 +299,16 @@ class Dispatcher:
     def _sender(self, mailbox: Mailbox) -> Sender:
         sender = self._senders.get(mailbox.id)
         if sender is None:
-            secret = self.deps.secrets.open(mailbox.secret, mailbox.id) if mailbox.secret else None
-            sender = self._open(mailbox, secret, self.options.provider_config)
+            config = self.options.provider_config
+            if mailbox.provider in OAUTH_PROVIDERS:
+                # Tokens are read (and refreshed if expired) through the token source.
+                tokens = MailboxTokens(self.deps, config, mailbox)
+                sender = self._open(mailbox, None, config, tokens)
+            else:
+                secret = (
+                    self.deps.secrets.open(mailbox.secret, mailbox.id) if mailbox.secret else None
+                )
+                sender = self._open(mailbox, secret, config)
             self._senders[mailbox.id] = sender
         return sender
 
@@ -679,7 +691,9 @@ class Dispatcher:
             if mailbox.id in self._down:
                 raise MailboxSendError("mailbox was paused during this run", reason="paused")
             extra = (
-                self._personalise(item.campaign, recipient, mailbox) if self._personalise else None
+                self._personalise(item.campaign, recipient, mailbox, ctx.policy.settings)
+                if self._personalise
+                else None
             )
             message = compose(item.campaign, recipient, mailbox, now, extra)
             self._sender(mailbox).send(message)
@@ -698,7 +712,8 @@ class Dispatcher:
         except UnknownOutcome as exc:
             return self._unknown(item, recipient, mailbox, now, exc, acks)
         except TemporarySendError as exc:
-            self._note_mailbox_error(ctx, mailbox, exc)
+            if not isinstance(exc, RateLimited):  # being throttled is not failing
+                self._note_mailbox_error(ctx, mailbox, exc)
             return self._temporary(item, recipient, now, exc.message, exc.retry_after, acks)
         except (OSError, ValueError) as exc:
             # An error we did not classify: treat as temporary, and poison after a while.

@@ -20,7 +20,7 @@ from sendrail.domain.models import (
 from sendrail.domain.windows import zone
 from sendrail.errors import Conflict, NotFound, ValidationFailed
 from sendrail.ids import new_id
-from sendrail.providers import SUPPORTED
+from sendrail.providers import OAUTH, SUPPORTED
 from sendrail.services.deps import Deps
 
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
@@ -92,7 +92,8 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
         provider=spec.provider,
         email=email,
         smtp=SmtpSettings(**spec.smtp.model_dump(exclude={"password"})) if spec.smtp else None,
-        status=MailboxStatus.ACTIVE,
+        # Gmail and Outlook wait for the user's consent (``authorize_url``).
+        status=MailboxStatus.PENDING_AUTH if spec.provider in OAUTH else MailboxStatus.ACTIVE,
         warmup_started_at=now if spec.warmup else None,
         created_at=now,
         updated_at=now,

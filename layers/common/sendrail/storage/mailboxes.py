@@ -8,12 +8,11 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from sendrail.clock import to_rfc3339
-from sendrail.domain.models import Mailbox, MailboxStatus, Provider
+from sendrail.domain.models import OAUTH_PROVIDERS, Mailbox, MailboxStatus
 from sendrail.errors import Conflict
 from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, save_versioned
 from sendrail.storage.tables import MainItem
 
-OAUTH_PROVIDERS = frozenset({Provider.GMAIL, Provider.OUTLOOK})
 _SEPARATE = {"status", "token_version", "consecutive_errors"}
 
 
@@ -91,6 +90,18 @@ class MailboxRepo:
             out.extend(found)
             if not after:
                 return out
+
+    def expiring(self, before: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(tenant id, mailbox id) of OAuth mailboxes whose access token expires before
+        ``before``, soonest first: a query of the sparse token index, never a scan."""
+        found = MainItem.gsi1.query(
+            "TOKENS", MainItem.gsi1sk < f"{to_rfc3339(before)}#", limit=limit
+        )
+        out = []
+        for item in found:
+            _, tenant_id, mailbox_id = str(item.gsi1sk).split("#", 2)
+            out.append((tenant_id, mailbox_id))
+        return out
 
     def replace(self, mailbox: Mailbox, version: int) -> int:
         """Save a changed mailbox if nobody changed it since ``version``."""

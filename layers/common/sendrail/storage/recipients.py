@@ -21,6 +21,17 @@ from sendrail.storage.tables import RecipientItem
 LEASE_SHARD = "L"
 
 
+def _client() -> Any:
+    """The botocore client pynamodb uses, for the few calls that need ReturnValues it does
+    not offer (knowing whether an open or a click is the recipient's first)."""
+    return RecipientItem._get_connection().connection.client
+
+
+def _when(now: datetime) -> str:
+    """A timestamp as pynamodb's UTCDateTimeAttribute stores it."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+
+
 def to_item(r: Recipient) -> RecipientItem:
     return RecipientItem(
         r.campaign_id,
@@ -270,6 +281,58 @@ class RecipientRepo:
                 return False
             raise
         return True
+
+    def mark_opened(self, campaign_id: str, email: str, now: datetime) -> bool | None:
+        """Set ``opened_at`` if unset. True: first open; False: opened before; None: no such
+        recipient."""
+        return self._first(
+            campaign_id,
+            email,
+            "SET opened_at = if_not_exists(opened_at, :now)",
+            {":now": {"S": _when(now)}},
+            "opened_at",
+        )
+
+    def mark_clicked(
+        self, campaign_id: str, email: str, link: str, now: datetime
+    ) -> tuple[bool, bool] | None:
+        """Record a click on ``link`` (a short hash). Returns (first click of the recipient,
+        first click of this recipient on this link), or None for no such recipient."""
+        client = _client()
+        try:
+            old = client.update_item(
+                TableName=RecipientItem.Meta.table_name,
+                Key={"campaign_id": {"S": campaign_id}, "email": {"S": email}},
+                UpdateExpression=(
+                    "SET clicked_at = if_not_exists(clicked_at, :now) ADD clicked_links :l"
+                ),
+                ConditionExpression="attribute_exists(campaign_id)",
+                ExpressionAttributeValues={
+                    ":now": {"S": _when(now)},
+                    ":l": {"SS": [link]},
+                },
+                ReturnValues="ALL_OLD",  # UPDATED_OLD omits an unchanged value in moto
+            ).get("Attributes", {})
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        return "clicked_at" not in old, link not in old.get("clicked_links", {}).get("SS", [])
+
+    def _first(
+        self, campaign_id: str, email: str, expression: str, values: dict[str, Any], field: str
+    ) -> bool | None:
+        client = _client()
+        try:
+            old = client.update_item(
+                TableName=RecipientItem.Meta.table_name,
+                Key={"campaign_id": {"S": campaign_id}, "email": {"S": email}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(campaign_id)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",  # UPDATED_OLD omits an unchanged value in moto
+            ).get("Attributes", {})
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        return field not in old
 
     def set_status(
         self,

@@ -88,6 +88,34 @@ class StatsRepo:
             ExpressionAttributeValues=attrs,
         )
 
+    def label(self, key: str, bucket: str, name: str, value: str) -> None:
+        """Attach a text label to a bucket once (e.g. the URL of a link's counters)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"key": {"S": key}, "bucket": {"S": bucket}},
+            UpdateExpression="SET #n = if_not_exists(#n, :v)",
+            ExpressionAttributeNames={"#n": name},
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+
+    def labelled(self, key: str, prefix: str) -> list[tuple[str, dict[str, int], dict[str, str]]]:
+        """Buckets starting with ``prefix``: (bucket, counters, labels)."""
+        out: list[tuple[str, dict[str, int], dict[str, str]]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#k = :k AND begins_with(#b, :p)",
+            "ExpressionAttributeNames": {"#k": "key", "#b": "bucket"},
+            "ExpressionAttributeValues": {":k": {"S": key}, ":p": {"S": prefix}},
+        }
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                labels = {k: v["S"] for k, v in item.items() if k not in _SKIP and "S" in v}
+                out.append((item["bucket"]["S"], _counters(item), labels))
+            if "LastEvaluatedKey" not in page:
+                return out
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def get(self, key: str, bucket: str) -> dict[str, int]:
         item = self._client.get_item(
             TableName=self._table, Key={"key": {"S": key}, "bucket": {"S": bucket}}

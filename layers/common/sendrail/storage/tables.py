@@ -26,6 +26,7 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -138,6 +139,7 @@ class RecipientItem(Model):
     next_attempt_at = UTCDateTimeAttribute(null=True)
     cleared_at = UTCDateTimeAttribute(null=True)  # hidden from queue views by /queue/clear
     import_marker = UnicodeAttribute(null=True)
+    clicked_links = UnicodeSetAttribute(null=True)  # hashes of the links clicked
     lease_shard = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)
     leases = Leases()

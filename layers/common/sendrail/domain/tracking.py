@@ -1,0 +1,185 @@
+"""Tracking links, pure: signed tokens for the pixel, clicks and unsubscribe, HTML link
+rewriting, and telling machine opens (privacy proxies, link scanners) from people.
+
+Tokens are HMAC-signed (``domain.signing``) with a purpose per kind, so a click token is
+never an unsubscribe token. A click token carries the original URL itself: no lookup, and
+no open redirect (a tampered token does not verify)."""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from sendrail.domain.signing import SignatureError, sign, verify
+
+OPEN, CLICK, UNSUBSCRIBE = "open", "click", "unsubscribe"
+SKIP_ATTRIBUTES = ("data-sendrail-skip", "data-no-track")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom a token is about."""
+
+    tenant_id: str
+    campaign_id: str
+    email: str
+    url: str | None = None
+
+
+def token(key: bytes, purpose: str, target: Target) -> str:
+    payload: dict[str, Any] = {"t": target.tenant_id, "c": target.campaign_id, "e": target.email}
+    if target.url is not None:
+        payload["u"] = target.url
+    return sign(key, purpose, payload)
+
+
+def read(key: bytes, purpose: str, value: str) -> Target | None:
+    """The token's target, or None if it is malformed, tampered or for another purpose."""
+    try:
+        payload = verify(key, purpose, value)
+    except SignatureError:
+        return None
+    t, c, e, u = payload.get("t"), payload.get("c"), payload.get("e"), payload.get("u")
+    if not (isinstance(t, str) and isinstance(c, str) and isinstance(e, str)):
+        return None
+    if u is not None and not (isinstance(u, str) and is_trackable(u)):
+        return None
+    return Target(t, c, e, u)
+
+
+def is_trackable(url: str) -> bool:
+    """Only absolute http(s) links are rewritten (never mailto:, tel:, anchors, merge-tag
+    leftovers); and only those are ever redirected to."""
+    lowered = url.strip().lower()
+    return lowered.startswith(("http://", "https://")) and " " not in url.strip()
+
+
+class _Anchors(HTMLParser):
+    """Finds the ``<a href>`` start tags of a document (not inside comments or scripts)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.found: list[tuple[int, int, str]] = []  # (line, column, start tag text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        text = self.get_starttag_text()
+        if tag == "a" and text is not None:
+            line, column = self.getpos()
+            self.found.append((line, column, text))
+
+
+def _offsets(document: str) -> list[int]:
+    starts = [0]
+    for index, char in enumerate(document):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
+_HREF = re.compile(r"""\shref\s*=\s*(?:"(?P<d>[^"]*)"|'(?P<s>[^']*)'|(?P<u>[^\s>]+))""", re.I)
+
+
+def _href(tag: str) -> tuple[int, int, str] | None:
+    """(start, end, value) of the href value inside one ``<a ...>`` start tag, unless the
+    author marked the link not to be tracked."""
+    lowered = tag.lower()
+    if any(mark in lowered for mark in SKIP_ATTRIBUTES):
+        return None
+    match = _HREF.search(tag)
+    if match is None:
+        return None
+    group = next(g for g in ("d", "s", "u") if match.group(g) is not None)
+    return match.start(group), match.end(group), match.group(group)
+
+
+def rewrite_links(document: str, replace: Any) -> str:
+    """Return ``document`` with each trackable ``<a href>`` replaced by
+    ``replace(original_url) -> new_url | None`` (None keeps the link as it is). Everything
+    else in the document is left byte for byte."""
+    parser = _Anchors()
+    parser.feed(document)
+    parser.close()
+    if not parser.found:
+        return document
+    lines = _offsets(document)
+    pieces: list[str] = []
+    cursor = 0
+    for line, column, tag in parser.found:
+        start = lines[line - 1] + column
+        if document[start : start + len(tag)] != tag:
+            continue  # the parser's view and the text disagree: leave this one alone
+        href = _href(tag)
+        if href is None:
+            continue
+        value_start, value_end, raw = href
+        original = html.unescape(raw)
+        if not is_trackable(original):
+            continue
+        new = replace(original)
+        if new is None:
+            continue
+        pieces.append(document[cursor : start + value_start])
+        pieces.append(html.escape(new, quote=True))
+        cursor = start + value_end
+    pieces.append(document[cursor:])
+    return "".join(pieces)
+
+
+def add_pixel(document: str, url: str) -> str:
+    pixel = (
+        f'<img src="{html.escape(url, quote=True)}" width="1" height="1" alt="" '
+        'style="display:block;border:0;width:1px;height:1px" />'
+    )
+    lowered = document.lower()
+    at = lowered.rfind("</body>")
+    if at == -1:
+        return document + pixel
+    return document[:at] + pixel + document[at:]
+
+
+# --- machine opens and clicks ---------------------------------------------------------------
+
+_APPLE_PROXY = ipaddress.ip_network("17.0.0.0/8")  # Apple Mail Privacy Protection's relays
+_SCANNER_MARKS = (
+    "bot",
+    "crawler",
+    "spider",
+    "scanner",
+    "barracuda",
+    "proofpoint",
+    "mimecast",
+    "symantec",
+    "trendmicro",
+    "forcepoint",
+    "python-requests",
+    "curl/",
+    "wget/",
+    "go-http-client",
+    "headlesschrome",
+    "safelinks",
+    "linkscanner",
+    "preview",
+)
+
+
+def is_machine(user_agent: str | None, ip: str | None) -> bool:
+    """Heuristics: Apple Mail Privacy Protection (Apple's relay addresses, a bare
+    ``Mozilla/5.0`` agent), security gateways and link scanners (their agents). Google's
+    image proxy is not one: it fetches when a person opens the message."""
+    agent = (user_agent or "").strip()
+    lowered = agent.lower()
+    if ip:
+        try:
+            if ipaddress.ip_address(ip) in _APPLE_PROXY:
+                return True
+        except ValueError:
+            pass
+    if not agent or agent == "Mozilla/5.0":
+        return True
+    if "googleimageproxy" in lowered:
+        return False
+    return any(mark in lowered for mark in _SCANNER_MARKS)

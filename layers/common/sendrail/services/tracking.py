@@ -1,0 +1,93 @@
+"""Opens, clicks and unsubscribes, recorded from the public endpoints.
+
+Counters go to the ``stats`` table: the campaign's totals and hour, the tenant's day and
+the sending mailbox's day. Machine opens and clicks (privacy proxies, link scanners) are
+counted apart (``machine_opens``, ``machine_clicks``) and left out of the rates."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from sendrail.domain import tracking
+from sendrail.domain.models import SuppressionReason
+from sendrail.domain.tracking import Target
+from sendrail.services import counters, suppressions
+from sendrail.services.deps import Deps
+from sendrail.storage import stats
+
+
+def _count(deps: Deps, target: Target, mailbox_id: str | None, deltas: Mapping[str, int]) -> None:
+    counters.events(deps, target.tenant_id, target.campaign_id, mailbox_id, deltas)
+
+
+def _known(deps: Deps, target: Target) -> str | None:
+    """The recipient's mailbox if the token's recipient exists (and is the tenant's)."""
+    recipient = deps.recipients.get(target.campaign_id, target.email)
+    if recipient is None or recipient.tenant_id != target.tenant_id:
+        return None
+    return recipient.mailbox_id or ""
+
+
+def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) -> bool:
+    """Count an open; False (and nothing recorded) for a bad token."""
+    target = tracking.read(deps.signing_key, tracking.OPEN, token)
+    if target is None:
+        return False
+    mailbox_id = _known(deps, target)
+    if mailbox_id is None:
+        return False
+    if tracking.is_machine(user_agent, ip):
+        _count(deps, target, None, {"machine_opens": 1})
+        return True
+    first = deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
+    _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
+    return True
+
+
+def link_key(url: str) -> str:
+    return "link#" + hashlib.blake2s(url.encode(), digest_size=8).hexdigest()
+
+
+def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None) -> str | None:
+    """Count a click and return where to send the browser; None for a bad token (the
+    caller answers 404: a tampered token never redirects)."""
+    target = tracking.read(deps.signing_key, tracking.CLICK, token)
+    if target is None or target.url is None:
+        return None
+    mailbox_id = _known(deps, target)
+    if mailbox_id is None:
+        return None
+    if tracking.is_machine(user_agent, ip):
+        _count(deps, target, None, {"machine_clicks": 1})
+        return target.url
+    link = link_key(target.url)
+    firsts = deps.recipients.mark_clicked(
+        target.campaign_id, target.email, link[5:], deps.clock.now()
+    )
+    first_ever, first_on_link = firsts if firsts is not None else (False, False)
+    _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
+    key = stats.campaign_key(target.campaign_id)
+    deps.stats.add(key, link, {"clicks": 1, "unique_clicks": int(first_on_link)})
+    deps.stats.label(key, link, "url", target.url)
+    return target.url
+
+
+def unsubscribe_target(deps: Deps, token: str) -> Target | None:
+    target = tracking.read(deps.signing_key, tracking.UNSUBSCRIBE, token)
+    if target is None or _known(deps, target) is None:
+        return None
+    return target
+
+
+def unsubscribe(deps: Deps, token: str) -> Target | None:
+    """Suppress the address for its tenant at once and cancel its unsent mail in every
+    campaign (RFC 8058 one-click, or the page's button). None for a bad token."""
+    target = unsubscribe_target(deps, token)
+    if target is None:
+        return None
+    already = deps.suppressions.get(target.tenant_id, target.email) is not None
+    suppressions.suppress(deps, target.tenant_id, target.email, SuppressionReason.UNSUBSCRIBED)
+    if not already:
+        _count(deps, target, None, {"unsubscribed": 1})
+    return target

@@ -1,0 +1,230 @@
+"""Opens, clicks, unsubscribes and the analytics built on them, through the real handlers:
+mail is sent by dispatch to the SMTP sink, and the links in what arrived are followed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import time_machine
+
+from tests.conftest import Api, smtp_mailbox
+
+PIXEL = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0"}
+HTML = (
+    "<html><body><p>Hi {{ first_name }}</p>"
+    '<a href="https://shop.example/sale?a=1&amp;b=2">sale</a> '
+    '<a href="mailto:help@acme.example">help</a> '
+    '<a href="{{ unsubscribe_url }}">unsubscribe</a></body></html>'
+)
+
+
+def _token(html: str, kind: str) -> str:
+    match = re.search(rf"/track/{kind}/([A-Za-z0-9_.\-]+)", html)
+    assert match, html
+    return match.group(1)
+
+
+def _campaign(api: Api, name: str, emails: list[str], **extra: Any) -> str:
+    body = {"name": name, "subject": "Hello", "html": HTML, **extra}
+    reply = api.post("/api/campaigns", body)
+    assert reply.status == 201, reply.raw
+    cid = str(reply.body["id"])
+    rows = [{"email": e, "data": {"first_name": e.split("@")[0]}} for e in emails]
+    assert api.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows}).status == 200
+    return cid
+
+
+@pytest.fixture
+def sent(api: Api, tenant: dict[str, Any], sink: Any, dispatch: Any) -> Any:
+    """Given a tracked campaign sent to ann and bob."""
+    server, outbox = sink
+    with time_machine.travel("2026-11-23T09:00:00Z", tick=False):
+        assert api.post("/api/mailboxes", smtp_mailbox(server.port)).status == 201
+        cid = _campaign(
+            api,
+            "Sale",
+            ["ann@x.example", "bob@x.example"],
+            track_opens=True,
+            track_clicks=True,
+        )
+        assert api.post(f"/api/campaigns/{cid}/start").status == 202
+        dispatch()
+        mail = {m.to: m for m in outbox.items()}
+        assert set(mail) == {"ann@x.example", "bob@x.example"}
+        yield cid, mail, outbox
+
+
+def test_given_sent_mail_then_links_are_rewritten_and_it_carries_one_click_unsubscribe(sent):
+    _, mail, _ = sent
+    ann = mail["ann@x.example"]
+    assert "https://shop.example/sale" not in ann.html  # rewritten to the click endpoint
+    assert "mailto:help@acme.example" in ann.html  # left alone
+    assert "/track/open/" in ann.html
+    unsubscribe = re.search(r'href="([^"]*/unsubscribe/[^"]+)"', ann.html)
+    assert unsubscribe and "/track/click/" not in unsubscribe.group(1)
+    assert ann.headers["List-Unsubscribe"] == f"<{unsubscribe.group(1)}>"
+    assert ann.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_given_opens_then_people_count_once_each_and_machines_apart(api, sent):
+    cid, mail, _ = sent
+    track = Api("tracking")
+    token = _token(mail["ann@x.example"].html, "open")
+    for _ in range(2):
+        reply = track.get(f"/track/open/{token}", headers=BROWSER)
+        assert reply.status == 200 and reply.headers["Content-Type"] == "image/gif"
+        assert reply.raw == PIXEL and "no-store" in reply.headers["Cache-Control"]
+    # Apple Mail Privacy Protection fetches every image from Apple's relays.
+    track.get(
+        f"/track/open/{_token(mail['bob@x.example'].html, 'open')}",
+        headers={"User-Agent": "Mozilla/5.0"},
+        source_ip="17.58.0.1",
+    )
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["opened"], stats["unique_opens"], stats["machine_opens"]) == (2, 1, 1)
+    recipient = api.get(f"/api/campaigns/{cid}/recipients?status=sent").body["items"]
+    opened = {r["email"]: r["opened_at"] for r in recipient}
+    assert opened["ann@x.example"] and opened["bob@x.example"] is None
+
+
+def test_given_a_bad_open_token_then_the_pixel_is_still_served_and_nothing_counted(api, sent):
+    cid, mail, _ = sent
+    token = _token(mail["ann@x.example"].html, "open")
+    reply = Api("tracking").get(f"/track/open/{token[:-2]}xx", headers=BROWSER)
+    assert reply.status == 200 and reply.raw == PIXEL
+    assert api.get(f"/api/campaigns/{cid}/stats").body["opened"] == 0
+
+
+def test_given_clicks_then_the_browser_goes_to_the_link_and_unique_clicks_count_once(api, sent):
+    cid, mail, _ = sent
+    track = Api("tracking")
+    token = _token(mail["ann@x.example"].html, "click")
+    for _ in range(2):
+        reply = track.get(f"/track/click/{token}", headers=BROWSER)
+        assert reply.status == 302
+        assert reply.headers["Location"] == "https://shop.example/sale?a=1&b=2"
+    track.get(f"/track/click/{_token(mail['bob@x.example'].html, 'click')}", headers=BROWSER)
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["clicked"], stats["unique_clicks"]) == (3, 2)
+    rates = api.get(f"/api/analytics/campaigns/{cid}").body
+    assert rates["links"] == [
+        {"url": "https://shop.example/sale?a=1&b=2", "clicks": 3, "unique_clicks": 2}
+    ]
+    assert rates["click_rate"] == 1.0 and rates["sent"] == 2
+
+
+def test_given_a_tampered_click_token_then_it_is_a_404_and_never_a_redirect(api, sent):
+    cid, mail, _ = sent
+    token = _token(mail["ann@x.example"].html, "click")
+    head, _, signature = token.rpartition(".")
+    forged = head[:-4] + ("AAAA" if head[-4:] != "AAAA" else "BBBB") + "." + signature
+    for bad in (forged, token[:-3] + "abc", "nonsense", token + "x"):
+        reply = Api("tracking").get(f"/track/click/{bad}", headers=BROWSER)
+        assert reply.status == 404 and "Location" not in reply.headers
+    assert api.get(f"/api/campaigns/{cid}/stats").body["clicked"] == 0
+
+
+def test_given_an_unsubscribe_link_then_a_get_asks_and_only_a_post_unsubscribes(
+    api, sent, dispatch
+):
+    cid, mail, outbox = sent
+    link = mail["ann@x.example"].headers["List-Unsubscribe"].strip("<>")
+    path = link[link.index("/unsubscribe/") :]
+    # A second campaign, not yet sent, also has ann.
+    with time_machine.travel("2026-11-23T10:00:00Z", tick=False):
+        later = _campaign(api, "Later", ["ann@x.example", "cy@x.example"])
+        assert api.post(f"/api/campaigns/{later}/start").status == 202
+
+        page = Api("tracking").get(path)  # link scanners and previews follow GETs
+        assert page.status == 200 and "<form" in page.raw and 'method="post"' in page.raw
+        assert api.get("/api/suppressions").body["items"] == []
+
+        done = Api("tracking").post(
+            path,
+            raw=b"List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert done.status == 200
+        again = Api("tracking").post(path, raw=b"", content_type="text/plain")
+        assert again.status == 200  # idempotent
+        suppressed = api.get("/api/suppressions").body["items"]
+        assert [(s["email"], s["reason"]) for s in suppressed] == [
+            ("ann@x.example", "unsubscribed")
+        ]
+        assert api.get(f"/api/campaigns/{cid}/stats").body["unsubscribed"] == 1
+
+        outbox.clear()
+        dispatch()
+        assert [m.to for m in outbox.items()] == ["cy@x.example"]
+        stats = api.get(f"/api/campaigns/{later}/stats").body
+        assert (stats["sent"], stats["suppressed"]) == (1, 1)
+
+
+def test_given_a_tampered_unsubscribe_token_then_nothing_is_suppressed(api, sent):
+    _, mail, _ = sent
+    link = mail["ann@x.example"].headers["List-Unsubscribe"].strip("<>")
+    path = link[link.index("/unsubscribe/") :]
+    assert Api("tracking").post(path[:-2] + "zz").status == 404
+    assert Api("tracking").get("/unsubscribe/x.y").status == 404
+    assert api.get("/api/suppressions").body["items"] == []
+
+
+def test_given_activity_then_timeline_overview_and_report_agree(api, sent):
+    cid, mail, _ = sent
+    with time_machine.travel("2026-11-23T11:30:00Z", tick=False):
+        Api("tracking").get(
+            f"/track/open/{_token(mail['ann@x.example'].html, 'open')}", headers=BROWSER
+        )
+        timeline = api.get(f"/api/campaigns/{cid}/timeline?bucket=hour").body
+        rows = {r["start"]: r for r in timeline["items"]}
+        assert rows["2026-11-23T09:00:00Z"]["sent"] == 2
+        assert rows["2026-11-23T11:00:00Z"]["unique_opens"] == 1
+        days = api.get(f"/api/campaigns/{cid}/timeline?bucket=day").body["items"]
+        assert [(d["start"], d["sent"], d["opened"]) for d in days] == [
+            ("2026-11-23T00:00:00Z", 2, 1)
+        ]
+        overview = api.get("/api/analytics/overview?from=2026-11-20T00:00:00Z").body
+        assert (overview["sent"], overview["unique_opens"], overview["open_rate"]) == (2, 1, 0.5)
+        assert api.get("/api/analytics/overview?from=yesterday").status == 422
+        assert api.get(f"/api/campaigns/{cid}/timeline?bucket=week").status == 422
+
+        first = api.get(f"/api/campaigns/{cid}/report?format=csv&limit=1")
+        assert first.status == 200 and first.headers["Content-Type"].startswith("text/csv")
+        header, row = first.raw.strip().split("\n")
+        assert header.startswith("email,status,mailbox_id") and header.endswith("first_name")
+        cursor = first.headers["X-Next-Cursor"]
+        assert 'rel="next"' in first.headers["Link"]
+        second = api.get(f"/api/campaigns/{cid}/report?format=csv&limit=1&cursor={cursor}")
+        assert len(second.raw.strip().split("\n")) == 1  # no header on later pages
+        emails = {row.split(",")[0], second.raw.split(",")[0]}
+        assert emails == {"ann@x.example", "bob@x.example"}
+        as_json = api.get(f"/api/campaigns/{cid}/report?limit=10").body
+        assert as_json["next_cursor"] is None
+        ann = next(r for r in as_json["items"] if r["email"] == "ann@x.example")
+        assert ann["status"] == "sent" and ann["opened_at"] == "2026-11-23T11:30:00Z"
+
+
+def test_given_a_formula_in_recipient_data_then_the_csv_report_defuses_it(api, tenant, sink):
+    server, _ = sink
+    api.post("/api/mailboxes", smtp_mailbox(server.port))
+    cid = api.post("/api/campaigns", {"name": "n", "subject": "s", "html": "<p>h</p>"}).body["id"]
+    rows = [{"email": "eve@x.example", "data": {"company": '=HYPERLINK("http://evil")'}}]
+    api.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows})
+    csv_text = api.get(f"/api/campaigns/{cid}/report?format=csv").raw
+    assert "'=HYPERLINK" in csv_text
+
+
+def test_given_another_tenants_campaign_then_its_analytics_are_not_found(api, sent, admin):
+    cid, _, _ = sent
+    other = api.post(
+        "/api/admin/tenants", {"name": "Other", "owner_email": "o@o.example"}, token=admin
+    ).body["owner_key"]
+    for path in (
+        f"/api/campaigns/{cid}/timeline",
+        f"/api/campaigns/{cid}/report",
+        f"/api/analytics/campaigns/{cid}",
+    ):
+        assert api.get(path, token=other).status == 404
