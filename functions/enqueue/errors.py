@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from sendrail import errors
+from sendrail.http_errors import error_response
 from sendrail.observability import logger
 
 STATUS: dict[type[errors.SendrailError], int] = {
@@ -22,22 +22,6 @@ STATUS: dict[type[errors.SendrailError], int] = {
     errors.ValidationFailed: 422,
     errors.TooManyRequests: 429,
 }
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: list[Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[str]:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, default=str),
-        headers=headers,
-    )
 
 
 def _location(loc: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sendrail.http_errors import error_response
 from sendrail.observability import logger, metrics, tracer
 from sendrail.services import bounces, sns, tracking
 
@@ -92,18 +93,16 @@ def ses_webhook() -> Response[str]:
         sns.verify(message, sns_policy())
     except (ValueError, sns.SnsError) as exc:
         logger.warning("rejected an SNS message", extra={"reason": str(exc)})
-        return _forbidden("not a valid SNS message")
+        return error_response(403, "forbidden", "not a valid SNS message")
     kind = message.get("Type")
     if kind == "SubscriptionConfirmation":
         try:
             sns.confirm_subscription(message, sns_policy())
         except sns.SnsError as exc:
-            return _forbidden(str(exc))
+            return error_response(403, "forbidden", str(exc))
         except OSError as exc:  # SNS will send the confirmation again
             logger.warning("could not confirm the subscription", extra={"reason": str(exc)})
-            return _json(
-                503, {"error": {"code": "unavailable", "message": "try again", "details": []}}
-            )
+            return error_response(503, "unavailable", "try again")
         return _json(200, {"confirmed": True})
     if kind != "Notification":
         return _json(200, {})
@@ -129,10 +128,6 @@ def _json(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
     )
-
-
-def _forbidden(message: str) -> Response[str]:
-    return _json(403, {"error": {"code": "forbidden", "message": message, "details": []}})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

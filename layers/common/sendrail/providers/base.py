@@ -102,6 +102,19 @@ class SenderFactory(Protocol):
     ) -> Sender: ...
 
 
+# When a provider reports its daily sending limit without saying when it resets (Gmail's
+# is a rolling 24 hours), the mailbox rests this long.
+DAILY_LIMIT_PAUSE = 24 * 3600.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP ``Retry-After`` given in seconds; None when absent or not a number."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 def http_session(config: ProviderConfig) -> Any:
     """A ``requests`` session for the OAuth providers: with a configured CA bundle it
     trusts that alone (the environment's ``REQUESTS_CA_BUNDLE`` would win otherwise)."""

@@ -9,6 +9,7 @@ scope."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,12 +24,14 @@ from sendrail.errors import (
     UnknownOutcome,
 )
 from sendrail.providers.base import (
+    DAILY_LIMIT_PAUSE,
     Grant,
     ProviderConfig,
     RefreshFailed,
     RevokedGrant,
     SendReceipt,
     TokenSource,
+    retry_after_seconds,
 )
 
 SCOPES = (
@@ -176,7 +179,7 @@ class GmailSender:
             raise classify(exc.resp.status, _reason(exc), exc.resp.get("retry-after")) from None
         except TimeoutError as exc:
             raise UnknownOutcome(f"Gmail did not answer: {exc}", reason="gmail_timeout") from None
-        except (ConnectionError, OSError) as exc:
+        except OSError as exc:
             raise TemporarySendError(
                 f"Gmail unreachable: {type(exc).__name__}", reason="gmail_transport"
             ) from None
@@ -204,8 +207,6 @@ class GmailSender:
 
 def _reason(exc: Any) -> str:
     try:
-        import json  # noqa: PLC0415
-
         error = json.loads(exc.content).get("error", {})
         reasons = [e.get("reason", "") for e in error.get("errors", [])]
         return f"{error.get('message', '')} {' '.join(reasons)}".strip()
@@ -218,11 +219,11 @@ def classify(status: int, reason: str, retry_after: str | None) -> Exception:
     daily sending limit pauses the mailbox until it resets, 4xx about the message are
     permanent for that recipient, 5xx are temporary."""
     detail = f"Gmail {status}: {reason}"[:500]
-    wait = _seconds(retry_after)
+    wait = retry_after_seconds(retry_after)
     lowered = reason.lower()
     if status in (429, 403) and any(mark in lowered for mark in _DAILY_LIMIT_MARKS):
         return MailboxSendError(
-            detail, reason="gmail_daily_limit", retry_after=wait or _until_reset()
+            detail, reason="gmail_daily_limit", retry_after=wait or DAILY_LIMIT_PAUSE
         )
     if status == 429 or "ratelimitexceeded" in lowered.replace(" ", ""):
         return RateLimited(detail, reason="gmail_rate", retry_after=wait)
@@ -233,15 +234,3 @@ def classify(status: int, reason: str, retry_after: str | None) -> Exception:
     if status >= 500:
         return TemporarySendError(detail, reason=f"gmail_{status}", retry_after=wait)
     return PermanentSendError(detail, reason=f"gmail_{status}")
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _until_reset() -> float:
-    """Gmail's sending limit is a rolling 24 hours: wait a day."""
-    return 24 * 3600.0

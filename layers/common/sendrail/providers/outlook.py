@@ -25,6 +25,7 @@ from sendrail.errors import (
     UnknownOutcome,
 )
 from sendrail.providers.base import (
+    DAILY_LIMIT_PAUSE,
     Grant,
     ProviderConfig,
     RefreshFailed,
@@ -32,6 +33,7 @@ from sendrail.providers.base import (
     SendReceipt,
     TokenSource,
     http_session,
+    retry_after_seconds,
 )
 
 SCOPES = ["https://graph.microsoft.com/Mail.Send", "https://graph.microsoft.com/Mail.ReadBasic"]
@@ -164,14 +166,16 @@ class OutlookSender:
             response = self._request(
                 "POST", "/me/sendMail", data=body, headers={"Content-Type": "text/plain"}
             )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            if isinstance(exc, requests.ConnectTimeout) or (
-                isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
-            ):
-                raise TemporarySendError(
-                    f"Graph unreachable: {type(exc).__name__}", reason="graph_transport"
-                ) from None
+        except requests.ConnectTimeout as exc:  # never reached Graph
+            raise TemporarySendError(
+                f"Graph unreachable: {type(exc).__name__}", reason="graph_transport"
+            ) from None
+        except requests.Timeout as exc:  # the request went out: Graph may have taken it
             raise UnknownOutcome(f"Graph did not answer: {exc}", reason="graph_timeout") from None
+        except requests.ConnectionError as exc:
+            raise TemporarySendError(
+                f"Graph unreachable: {type(exc).__name__}", reason="graph_transport"
+            ) from None
         if response.status_code in (200, 202):
             return SendReceipt(provider_message_id=response.headers.get("request-id"))
         raise classify(response.status_code, _error(response), response.headers.get("Retry-After"))
@@ -206,12 +210,11 @@ def _error(response: Any) -> str:
 def classify(status: int, error: str, retry_after: str | None) -> Exception:
     detail = f"Graph {status} {error}"[:500]
     code = error.split(":", 1)[0]
-    try:
-        wait = max(0.0, float(retry_after)) if retry_after else None
-    except ValueError:
-        wait = None
+    wait = retry_after_seconds(retry_after)
     if code == "ErrorExceededMessageLimit":
-        return MailboxSendError(detail, reason="graph_daily_limit", retry_after=wait or 86400.0)
+        return MailboxSendError(
+            detail, reason="graph_daily_limit", retry_after=wait or DAILY_LIMIT_PAUSE
+        )
     if code in _MAILBOX_CODES or status == 403:
         return MailboxSendError(detail, reason=f"graph_{code or status}")
     if status == 401:

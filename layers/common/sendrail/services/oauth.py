@@ -12,7 +12,10 @@ tokens onto the fresh copy. A revoked grant marks the mailbox ``needs_reauth``."
 from __future__ import annotations
 
 import json
+import random
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,6 +163,8 @@ class MailboxTokens:
     def access_token(self) -> str:
         now = self.deps.clock.now()
         if self._token is None:
+            # The newest token state: Microsoft rotates refresh tokens, so a copy read
+            # before the schedule refreshed could hold a spent one.
             found = self.deps.mailboxes.get(self.mailbox.tenant_id, self.mailbox.id)
             if found is not None:
                 self.mailbox = found[0]
@@ -200,10 +205,6 @@ def refresh_due(
 ) -> RefreshReport:
     """Refresh every token expiring within ``margin``, concurrently, each after a random
     pause of up to ``jitter`` seconds (refreshers started together spread out)."""
-    import random  # noqa: PLC0415
-    import time  # noqa: PLC0415
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
     report = RefreshReport()
     due = deps.mailboxes.expiring(deps.clock.now() + margin)
 

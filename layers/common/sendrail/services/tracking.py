@@ -21,22 +21,24 @@ def _count(deps: Deps, target: Target, mailbox_id: str | None, deltas: Mapping[s
     counters.events(deps, target.tenant_id, target.campaign_id, mailbox_id, deltas)
 
 
-def _known(deps: Deps, target: Target) -> str | None:
-    """The recipient's mailbox if the token's recipient exists (and is the tenant's)."""
+def _verified(deps: Deps, purpose: str, token: str) -> tuple[Target, str] | None:
+    """The token's target and the recipient's mailbox ("" before it was sent), if the
+    token verifies and its recipient exists for that tenant; None otherwise."""
+    target = tracking.read(deps.signing_key, purpose, token)
+    if target is None:
+        return None
     recipient = deps.recipients.get(target.campaign_id, target.email)
     if recipient is None or recipient.tenant_id != target.tenant_id:
         return None
-    return recipient.mailbox_id or ""
+    return target, recipient.mailbox_id or ""
 
 
 def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) -> bool:
     """Count an open; False (and nothing recorded) for a bad token."""
-    target = tracking.read(deps.signing_key, tracking.OPEN, token)
-    if target is None:
+    found = _verified(deps, tracking.OPEN, token)
+    if found is None:
         return False
-    mailbox_id = _known(deps, target)
-    if mailbox_id is None:
-        return False
+    target, mailbox_id = found
     if tracking.is_machine(user_agent, ip):
         _count(deps, target, None, {"machine_opens": 1})
         return True
@@ -45,39 +47,37 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
     return True
 
 
-def link_key(url: str) -> str:
-    return "link#" + hashlib.blake2s(url.encode(), digest_size=8).hexdigest()
+def link_hash(url: str) -> str:
+    return hashlib.blake2s(url.encode(), digest_size=8).hexdigest()
 
 
 def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None) -> str | None:
     """Count a click and return where to send the browser; None for a bad token (the
     caller answers 404: a tampered token never redirects)."""
-    target = tracking.read(deps.signing_key, tracking.CLICK, token)
-    if target is None or target.url is None:
+    found = _verified(deps, tracking.CLICK, token)
+    if found is None:
         return None
-    mailbox_id = _known(deps, target)
-    if mailbox_id is None:
+    target, mailbox_id = found
+    url = target.url
+    if url is None:
         return None
     if tracking.is_machine(user_agent, ip):
         _count(deps, target, None, {"machine_clicks": 1})
-        return target.url
-    link = link_key(target.url)
-    firsts = deps.recipients.mark_clicked(
-        target.campaign_id, target.email, link[5:], deps.clock.now()
-    )
+        return url
+    link = link_hash(url)
+    firsts = deps.recipients.mark_clicked(target.campaign_id, target.email, link, deps.clock.now())
     first_ever, first_on_link = firsts if firsts is not None else (False, False)
     _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
-    key = stats.campaign_key(target.campaign_id)
-    deps.stats.add(key, link, {"clicks": 1, "unique_clicks": int(first_on_link)})
-    deps.stats.label(key, link, "url", target.url)
-    return target.url
+    key, bucket = stats.campaign_key(target.campaign_id), f"link#{link}"
+    deps.stats.add(key, bucket, {"clicks": 1, "unique_clicks": int(first_on_link)})
+    if first_on_link:  # the URL label only needs writing when a new recipient clicks it
+        deps.stats.label(key, bucket, "url", url)
+    return url
 
 
 def unsubscribe_target(deps: Deps, token: str) -> Target | None:
-    target = tracking.read(deps.signing_key, tracking.UNSUBSCRIBE, token)
-    if target is None or _known(deps, target) is None:
-        return None
-    return target
+    found = _verified(deps, tracking.UNSUBSCRIBE, token)
+    return found[0] if found else None
 
 
 def unsubscribe(deps: Deps, token: str) -> Target | None:
