@@ -1,19 +1,27 @@
-"""Package sizes and cold imports.
+"""Package sizes and cold imports, of what ``cdk deploy`` ships.
 
-1. Builds the Lambda layer as ``cdk deploy`` does (``infra.bundling.build_layer``: our
-   package plus its runtime dependencies for Python 3.12 on arm64, boto3 left to the
-   runtime, google-api-python-client's discovery documents trimmed to Gmail v1) and prints
-   its unzipped size and each function's package size. Lambda allows 250 MB unzipped for a
-   function and its layers; our target for the layer is 60 MB.
-2. Imports each handler module in a fresh interpreter, several times, and prints the
-   median: providers' libraries are imported lazily, so dispatch's cold import must stay
-   small (target 300 ms) with all four providers available.
+1. Sizes: builds the Lambda layer as the stack does (``infra.bundling.build_layer``: our
+   package plus its runtime dependencies for arm64, boto3 left to the runtime,
+   google-api-python-client's discovery documents trimmed to Gmail v1, bytecode compiled)
+   and prints its unzipped size and each function's package size. Lambda allows 250 MB
+   unzipped for a function and its layers; our target for the layer is 60 MB.
+2. Cold imports: builds the same layer for this machine's platform and imports each
+   handler the way the Lambda runtime does: a fresh interpreter without site-packages,
+   the function package, the layer and the runtime's boto3 on the path, the runtime's
+   variables set (so Powertools' Tracer is on and patches, as in AWS) and no bytecode
+   written (Lambda's file system is read-only). Prints the median of several runs.
+   Providers' libraries are imported lazily, so dispatch must stay small (target 300 ms)
+   with all four providers available. Then checks that what is loaded lazily (address
+   validation, templates, the Gmail client, msal) works inside the trimmed layer.
+   ``--source-only`` also times the layer without its
+   bytecode, which is what a Lambda pays when a package ships only ``.py`` files.
 
-Needs the package index for step 1 (pip downloads the arm64 wheels); ``--no-layer``
-skips it."""
+Needs the package index (pip downloads the wheels)."""
 
 from __future__ import annotations
 
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,79 +31,137 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-RUNS = 7
+from infra.bundling import (  # noqa: E402
+    PROVIDED_BY_RUNTIME,
+    PYTHON_VERSION,
+    build_layer,
+    copy_function,
+)
+
+RUNS = 9
 HANDLERS = ("enqueue", "dispatch", "tracking", "token_refresh")
+# What functions load on first use, run inside the trimmed layer: it must all still be there.
+SMOKE = """
+from sendrail.domain.addresses import normalize
+from sendrail.domain.templates import render
+from googleapiclient.discovery import build
+import flufl.bounce, google.oauth2.credentials, google_auth_httplib2, html2text, msal, nh3, smtplib
+assert normalize("Ann@Example.COM") == "ann@example.com"
+assert render("Hi {{ name }}", {"name": "Ann"}) == "Hi Ann"
+build("gmail", "v1", static_discovery=True, developerKey="unused").users().messages()
+print("ok")
+"""
+LAZY = ("googleapiclient", "msal", "httplib2", "smtplib", "requests", "jinja2", "email_validator")
 
 
 def size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def layer_sizes() -> None:
-    from infra.bundling import build_layer, copy_function  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory() as tmp:
-        layer = Path(tmp) / "layer"
-        build_layer(
-            layer, with_dependencies=True, platform="manylinux2014_aarch64", python_version="3.12"
-        )
-        site = layer / "python"
-        total = size(layer)
-        print(f"layer, unzipped: {total / 1e6:.1f} MB (target <= 60 MB)")
-        biggest = sorted(((size(p), p.name) for p in site.iterdir() if p.is_dir()), reverse=True)[
-            :8
-        ]
-        for bytes_, name in biggest:
-            print(f"  {name:<32} {bytes_ / 1e6:6.1f} MB")
-        documents = site / "googleapiclient" / "discovery_cache" / "documents"
-        if documents.exists():
-            kept = sorted(p.name for p in documents.iterdir())
-            print(f"  discovery documents kept: {kept}")
-        for name in HANDLERS:
-            out = Path(tmp) / f"fn-{name}"
-            copy_function(name, out)
-            print(f"function {name:<14} {size(out) / 1e3:7.1f} kB")
+def layer_sizes(tmp: Path) -> None:
+    layer = tmp / "layer-arm64"
+    build_layer(layer, with_dependencies=True, platform="manylinux2014_aarch64")
+    site = layer / "python"
+    print(f"layer (arm64, Python {PYTHON_VERSION}), unzipped: {size(layer) / 1e6:.1f} MB")
+    print("  target <= 60 MB")
+    biggest = sorted(((size(p), p.name) for p in site.iterdir() if p.is_dir()), reverse=True)
+    for bytes_, name in biggest[:8]:
+        print(f"  {name:<32} {bytes_ / 1e6:6.1f} MB")
+    bytecode = sum(f.stat().st_size for f in site.rglob("*.pyc"))
+    print(f"  of which bytecode: {bytecode / 1e6:.1f} MB")
+    documents = site / "googleapiclient" / "discovery_cache" / "documents"
+    if documents.exists():
+        print(f"  discovery documents kept: {sorted(p.name for p in documents.iterdir())}")
+    for name in HANDLERS:
+        out = tmp / f"fn-{name}"
+        copy_function(name, out)
+        print(f"function {name:<14} {size(out) / 1e3:7.1f} kB")
 
 
-def cold_imports() -> None:
+def runtime_dir(tmp: Path) -> Path:
+    """What Lambda's runtime puts on the path after the layer: boto3 and botocore."""
+    out = tmp / "runtime"
+    out.mkdir()
+    import boto3  # noqa: PLC0415
+
+    site = Path(boto3.__file__).parents[1]
+    for dist in PROVIDED_BY_RUNTIME:
+        shutil.copytree(site / dist, out / dist)
+    return out
+
+
+def lambda_environment(name: str, task_root: Path, layer: Path, runtime: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{task_root}:{layer / 'python'}:{runtime}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        "AWS_LAMBDA_FUNCTION_NAME": f"sendrail-{name}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "_HANDLER": f"functions.{name}.handler.handler",
+        "POWERTOOLS_SERVICE_NAME": "sendrail",
+    }
+
+
+def run(name: str, code: str, task_root: Path, layer: Path, runtime: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=lambda_environment(name, task_root, layer, runtime),
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def cold_imports(tmp: Path, layer: Path, runtime: Path, label: str) -> None:
     code = (
         "import time; t = time.perf_counter(); import functions.{name}.handler; "
         "print(time.perf_counter() - t)"
     )
-    env_prefix = [sys.executable, "-X", "frozen_modules=on", "-c"]
     for name in HANDLERS:
-        times = []
-        for _ in range(RUNS):
-            result = subprocess.run(
-                [*env_prefix, code.format(name=name)],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "0"},
-            )
-            times.append(float(result.stdout.strip().splitlines()[-1]))
+        task_root = tmp / f"task-{name}"
+        if not task_root.exists():
+            copy_function(name, task_root)
+        times = [
+            float(run(name, code.format(name=name), task_root, layer, runtime)) for _ in range(RUNS)
+        ]
         print(
             f"cold import {name:<14} median {statistics.median(times) * 1000:6.0f} ms "
-            f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {RUNS} runs)"
+            f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {RUNS} runs{label})"
         )
-    lazy = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, functions.dispatch.handler; "
-            "print(sorted(m for m in ('googleapiclient', 'msal', 'smtplib', 'httplib2') "
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        machine = "aarch64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+        layer = tmp / "layer"
+        build_layer(layer, with_dependencies=True, platform=f"manylinux2014_{machine}")
+        runtime = runtime_dir(tmp)
+        cold_imports(tmp, layer, runtime, "")
+        loaded = run(
+            "dispatch",
+            f"import sys, functions.dispatch.handler; print(sorted(m for m in {LAZY!r} "
             "if m in sys.modules))",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    print(f"provider libraries loaded by importing dispatch: {lazy.stdout.strip()}")
+            tmp / "task-dispatch",
+            layer,
+            runtime,
+        )
+        print(f"loaded by importing dispatch (want none of {', '.join(LAZY)}): {loaded}")
+        smoke = run("enqueue", SMOKE, tmp / "task-enqueue", layer, runtime)
+        print(f"lazily loaded parts work inside the layer: {smoke}")
+        if "--source-only" in sys.argv:
+            for cache in list((layer / "python").rglob("__pycache__")):
+                shutil.rmtree(cache)
+            cold_imports(tmp, layer, runtime, ", layer without bytecode")
+        layer_sizes(tmp)
 
 
 if __name__ == "__main__":
-    cold_imports()
-    if "--no-layer" not in sys.argv:
-        layer_sizes()
+    main()

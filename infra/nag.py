@@ -19,8 +19,9 @@ ACCEPTED: dict[str, str] = {
         "stage throttling and per-key checks apply. Attach a web ACL to the stage where needed."
     ),
     "AwsSolutions::AwsSolutions-L1": (
-        "Pinned to Python 3.12 on purpose: the layer is built for it and CI runs a 3.11/3.12 "
-        "compatible code base; moving runtime is a deliberate change, not a synth-time default."
+        "The runtime is the Python that builds the bundles (3.11 or 3.12, as pyproject allows): "
+        "the shipped bytecode only loads in that version. Moving runtime means building with "
+        "the newer Python, a deliberate change rather than a synth-time default."
     ),
     "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AWSLambdaBasicExecutionRole]": "Lets each function write its own logs; nothing else.",

@@ -80,7 +80,6 @@ class SendrailStack(Stack):
             code=layer_code(
                 with_dependencies=bundle_dependencies,
                 platform="manylinux2014_aarch64",
-                python_version="3.12",
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],

@@ -14,11 +14,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.bundling import function_code
+from infra.bundling import function_code, runtime
 from infra.constructs.queues import Queues
 from infra.constructs.tables import Tables
 
-RUNTIME = lambda_.Runtime.PYTHON_3_12
+RUNTIME = runtime()
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -100,6 +102,31 @@ def test_given_four_functions_then_each_has_its_own_role_tracing_and_the_layer(s
         assert fn["Properties"]["Architectures"] == ["arm64"]
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_given_the_bundles_then_they_run_on_the_python_that_compiled_them(synthesized):
+    _, template, out = synthesized
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    functions = _resources(template, "AWS::Lambda::Function").values()
+    ours = [f for f in functions if f["Properties"].get("Handler", "").startswith("functions.")]
+    assert {f["Properties"]["Runtime"] for f in ours} == {runtime}
+    (layer,) = _resources(template, "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    # Every module of every asset ships its bytecode, hash-based and never re-validated
+    # (Lambda's file system is read-only: a missing .pyc is compiled on every cold start),
+    # naming the path the file has in Lambda.
+    assets = [d for d in out.iterdir() if d.is_dir() and d.name.startswith("asset.")]
+    sources = [py for asset in assets for py in asset.rglob("*.py")]
+    assert any("sendrail" in py.parts for py in sources)
+    assert any(py.parts[-2:] == ("dispatch", "handler.py") for py in sources)
+    for py in sources:
+        pyc = importlib.util.cache_from_source(str(py))
+        header = Path(pyc).read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, py
+        assert int.from_bytes(header[4:8], "little") == 0b01, py  # hash-based, unchecked
+    dispatch = next(py for py in sources if py.parts[-2:] == ("dispatch", "handler.py"))
+    code = marshal.loads(Path(importlib.util.cache_from_source(str(dispatch))).read_bytes()[16:])
+    assert code.co_filename == "/var/task/functions/dispatch/handler.py"
 
 
 def _settings_fields(model: Any) -> tuple[set[str], set[str]]:

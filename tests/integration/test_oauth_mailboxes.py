@@ -149,6 +149,37 @@ def test_given_a_revoked_grant_then_the_mailbox_needs_reauth_and_another_one_del
         assert again.status == 200 and again.body["authorize_url"]
 
 
+def test_given_a_copy_read_before_the_tokens_rotated_then_the_newest_tokens_are_used(
+    api, tenant, fakes
+):
+    """Dispatch holds a mailbox read before the schedule refreshed it; its refresh
+    token is spent (the Microsoft fake refuses a used one, as strictly rotating providers
+    do). A refresh from that copy takes the stored, newer tokens instead of spending the
+    old refresh token and mistaking the refusal for a revoked grant."""
+    from sendrail.services import oauth
+
+    from functions.token_refresh.handler import deps, providers
+
+    running, _ = fakes
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False) as clock:
+        mailbox_id = connect(api, running, "outlook", "ops@outlook.example")
+        stale, _ = deps().mailboxes.get(tenant["id"], mailbox_id)
+        clock.shift(52 * 60)
+        refresh_tokens()
+        assert running.refreshes["outlook"] == 1
+
+        fresh, token = oauth.refresh(deps(), providers(), stale)
+
+        assert running.refreshes["outlook"] == 1  # nothing spent again
+        assert fresh.token_version == stale.token_version + 1
+        # Once those run out too, the refresh uses the newest refresh token.
+        clock.shift(61 * 60)
+        again, newer = oauth.refresh(deps(), providers(), stale)
+        assert running.refreshes["outlook"] == 2
+        assert again.token_version == fresh.token_version + 1 and newer != token
+        assert api.get(f"/api/mailboxes/{mailbox_id}").body["status"] == "active"
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_given_rate_limits_errors_and_timeouts_then_nothing_is_sent_twice(
     api, tenant, fakes, dispatch, provider

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+# What X-Ray records below the handler's segment: every AWS call (botocore, which pynamodb
+# uses too) and every other HTTP call (http.client: Gmail through httplib2, Graph, msal and
+# google-auth through requests). Powertools' default, patch_all, would also import
+# requests and sqlite3 at cold start and trace each DynamoDB call twice (botocore and
+# pynamodb); httplib is not part of it, so the Gmail API would go untraced.
+TRACED_MODULES = ("botocore", "httplib")
+# botocore's own connections are traced by the botocore patch already.
+AWS_CONNECTIONS = (
+    "botocore.awsrequest.AWSHTTPConnection",
+    "botocore.awsrequest.AWSHTTPSConnection",
+)
+
 logger = Logger(service="sendrail")
-tracer = Tracer(service="sendrail")
+tracer = Tracer(service="sendrail", patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace="Sendrail", service="sendrail")
+
+if not tracer.disabled:
+    from aws_xray_sdk.ext.httplib import add_ignored  # type: ignore[import-untyped]
+
+    for connection in AWS_CONNECTIONS:
+        add_ignored(subclass=connection)

@@ -4,10 +4,12 @@ empty; a template that does not parse is rejected when the campaign is saved."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateSyntaxError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Jinja2 is imported on first use: a dispatch run with nothing to send never renders.
 
 
 class TemplateError(ValueError):
@@ -16,34 +18,38 @@ class TemplateError(ValueError):
         self.line = line
 
 
-class _Blank(Undefined):
-    """Unknown tags and attributes of unknown tags render as an empty string."""
-
-    def __getattr__(self, name: str) -> _Blank:
-        if name[:2] == "__":
-            raise AttributeError(name)
-        return self
-
-    def __getitem__(self, key: Any) -> _Blank:  # type: ignore[override]
-        return self
-
-    def __str__(self) -> str:
-        return ""
-
-    def __iter__(self) -> Any:
-        return iter(())
-
-    def __bool__(self) -> bool:
-        return False
-
-
 @lru_cache(maxsize=2)
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(undefined=_Blank, autoescape=autoescape)
+    from jinja2 import Undefined  # noqa: PLC0415
+    from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: PLC0415
+
+    class Blank(Undefined):
+        """Unknown tags and attributes of unknown tags render as an empty string."""
+
+        def __getattr__(self, name: str) -> Blank:
+            if name[:2] == "__":
+                raise AttributeError(name)
+            return self
+
+        def __getitem__(self, key: Any) -> Blank:  # type: ignore[override]
+            return self
+
+        def __str__(self) -> str:
+            return ""
+
+        def __iter__(self) -> Any:
+            return iter(())
+
+        def __bool__(self) -> bool:
+            return False
+
+    return ImmutableSandboxedEnvironment(undefined=Blank, autoescape=autoescape)
 
 
 @lru_cache(maxsize=512)
 def _compile(source: str, autoescape: bool) -> Any:
+    from jinja2 import TemplateSyntaxError  # noqa: PLC0415
+
     try:
         return _environment(autoescape).from_string(source)
     except TemplateSyntaxError as exc:

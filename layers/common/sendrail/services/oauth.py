@@ -110,15 +110,36 @@ def _open(deps: Deps, mailbox: Mailbox) -> dict[str, Any]:
     return value
 
 
+def _reload(deps: Deps, mailbox: Mailbox) -> Mailbox:
+    found = deps.mailboxes.get(mailbox.tenant_id, mailbox.id)
+    if found is None:
+        raise NotFound("no such mailbox")
+    return found[0]
+
+
+def _usable(mailbox: Mailbox, now: datetime) -> bool:
+    return mailbox.token_expires_at is not None and mailbox.token_expires_at - EARLY > now
+
+
 def refresh(deps: Deps, config: ProviderConfig, mailbox: Mailbox) -> tuple[Mailbox, str]:
     """Refresh now; returns the saved mailbox and a fresh access token. Raises
-    ``RevokedGrant`` (after marking the mailbox ``needs_reauth``) or ``RefreshFailed``."""
+    ``RevokedGrant`` (after marking the mailbox ``needs_reauth``) or ``RefreshFailed``.
+
+    ``mailbox`` is the copy whose token failed or ran out. When another refresher has
+    saved newer tokens since that copy was read, those are used: no refresh is spent, and
+    the refresh token used is always the newest one stored (Microsoft hands out a new one
+    on every use; providers that rotate strictly refuse a spent one as ``invalid_grant``,
+    which must not be mistaken for a revoked grant)."""
+    now = deps.clock.now()
+    current = _reload(deps, mailbox)
+    if current.token_version != mailbox.token_version and _usable(current, now):
+        return current, str(_open(deps, current)["access_token"])
     try:
-        grant = oauth(mailbox.provider).refresh(config, _open(deps, mailbox), deps.clock.now())
+        grant = oauth(current.provider).refresh(config, _open(deps, current), now)
     except RevokedGrant as exc:
-        needs_reauth(deps, mailbox, str(exc))
+        needs_reauth(deps, current, str(exc))
         raise
-    saved, ours = _save(deps, mailbox, grant)
+    saved, ours = _save(deps, current, grant)
     if not ours:
         # Another refresher won; its token is as good as ours (and now the stored one).
         return saved, str(_open(deps, saved)["access_token"])

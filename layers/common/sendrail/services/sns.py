@@ -10,13 +10,14 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# cryptography's X.509 and RSA modules are imported when a notification arrives, not when
+# the tracking function starts: its cold starts mostly serve pixels and clicks.
 
 AWS_HOSTS = r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"
 _CONFIRMATION = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
@@ -55,6 +56,8 @@ def _get(url: str) -> bytes:
 
 @lru_cache(maxsize=16)
 def _certificate(pem: bytes) -> x509.Certificate:
+    from cryptography import x509  # noqa: PLC0415
+
     return x509.load_pem_x509_certificate(pem)
 
 
@@ -71,6 +74,10 @@ def canonical(message: Mapping[str, Any]) -> bytes:
 
 def verify(message: Mapping[str, Any], policy: SnsPolicy) -> None:
     """Raise :class:`SnsError` unless ``message`` is a genuine SNS message."""
+    from cryptography.exceptions import InvalidSignature  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: PLC0415
+
     url = str(message.get("SigningCertURL", ""))
     if not policy.allowed(url):
         raise SnsError("the signing certificate does not come from SNS")
