@@ -21,8 +21,6 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
-import html2text
-
 from sendrail.domain.headers import check_name, check_value
 
 _UTF8_QP = charsets.Charset("utf-8")
@@ -40,6 +38,8 @@ def message_id_for(job_id: str, email: str, domain: str) -> str:
 
 
 def html_to_text(html: str) -> str:
+    import html2text  # noqa: PLC0415 - only when there is mail to build
+
     converter = html2text.HTML2Text()
     converter.body_width = 78
     converter.ignore_images = True

@@ -148,7 +148,7 @@ class Mailbox(BaseModel):
     daily_limit: NonNegativeInt = 0
     hourly_limit: NonNegativeInt | None = None
     rate_limit: RateLimit | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = []  # pydantic copies it per instance
     warmup: Warmup | None = None
     warmup_started_at: datetime | None = None
     timezone: str = "UTC"
@@ -228,7 +228,7 @@ class DomainThrottle(BaseModel):
     max_per_hour: NonNegativeInt | None = None
     max_per_day: NonNegativeInt | None = None
     scope: ThrottleScope = ThrottleScope.RECIPIENT
-    domains: list[str] = Field(default_factory=list)
+    domains: list[str] = []  # pydantic copies it per instance
 
     def covers(self) -> list[str]:
         return [d.lower() for d in (self.domains or [self.name])]
@@ -269,7 +269,7 @@ class Campaign(BaseModel):
     track_opens: bool = True
     track_clicks: bool = True
     scheduled_at: datetime | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = {}  # pydantic copies it per instance
     status: CampaignStatus = CampaignStatus.DRAFT
     counts: CampaignCounts = Field(default_factory=CampaignCounts)
     created_at: datetime

@@ -38,7 +38,7 @@ class MessageCreate(BaseModel):
     mailbox_id: str | None = Field(default=None, max_length=64)
     from_name: str | None = Field(default=None, max_length=200)
     reply_to: EmailStr | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = {}  # pydantic copies it per instance
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("subject", "from_name")

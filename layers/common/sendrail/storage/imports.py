@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pynamodb.exceptions import UpdateError
 
 from sendrail.storage.codec import dump, get_or_none, is_conditional_failure
@@ -18,7 +18,7 @@ class ImportJob(BaseModel):
     campaign_id: str
     rows: int  # valid rows handed to the background
     chunks: int
-    invalid: list[dict[str, Any]] = Field(default_factory=list)
+    invalid: list[dict[str, Any]] = []  # pydantic copies it per instance
     invalid_count: int = 0
     duplicates_in_upload: int = 0
     created_at: datetime
