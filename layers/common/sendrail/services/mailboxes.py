@@ -18,7 +18,7 @@ from sendrail.domain.models import (
     Warmup,
 )
 from sendrail.domain.windows import zone
-from sendrail.errors import Conflict, NotFound, ValidationFailed
+from sendrail.errors import Conflict, ValidationFailed
 from sendrail.ids import new_id
 from sendrail.providers import OAUTH, SUPPORTED
 from sendrail.services.deps import Deps
@@ -107,10 +107,7 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
 
 
 def get(deps: Deps, tenant_id: str, mailbox_id: str) -> tuple[Mailbox, int]:
-    found = deps.mailboxes.get(tenant_id, mailbox_id)
-    if found is None:
-        raise NotFound("no such mailbox")
-    return found
+    return deps.mailboxes.require(tenant_id, mailbox_id)
 
 
 def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) -> Mailbox:

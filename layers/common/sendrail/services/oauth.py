@@ -22,7 +22,7 @@ from typing import Any
 
 from sendrail.domain.models import Mailbox, MailboxStatus
 from sendrail.domain.signing import SignatureError, sign, verify
-from sendrail.errors import BadRequest, Conflict, MailboxSendError, NotFound
+from sendrail.errors import BadRequest, Conflict, MailboxSendError
 from sendrail.observability import logger, metrics
 from sendrail.providers import OAUTH, oauth
 from sendrail.providers.base import Grant, ProviderConfig, RefreshFailed, RevokedGrant
@@ -59,10 +59,7 @@ def complete(deps: Deps, config: ProviderConfig, code: str, state: str) -> Mailb
         raise BadRequest("the state does not verify: start the connection again") from exc
     if int(claims.get("x", 0)) < deps.clock.now().timestamp():
         raise BadRequest("the consent link has expired: start the connection again")
-    found = deps.mailboxes.get(str(claims.get("t")), str(claims.get("m")))
-    if found is None:
-        raise NotFound("no such mailbox")
-    mailbox, _ = found
+    mailbox, _ = deps.mailboxes.require(str(claims.get("t")), str(claims.get("m")))
     if mailbox.provider not in OAUTH or mailbox.status is MailboxStatus.ARCHIVED:
         raise BadRequest("this mailbox is not waiting for a connection")
     try:
@@ -80,10 +77,7 @@ def _save(
     sealed = deps.secrets.seal(json.dumps(grant.secret).encode(), mailbox.id)
     base_version = mailbox.token_version
     for _ in range(5):
-        found = deps.mailboxes.get(mailbox.tenant_id, mailbox.id)
-        if found is None:
-            raise NotFound("no such mailbox")
-        current, version = found
+        current, version = deps.mailboxes.require(mailbox.tenant_id, mailbox.id)
         if not activate and current.token_version != base_version:
             return current, False  # another refresher saved newer tokens first
         update: dict[str, Any] = {
@@ -110,13 +104,6 @@ def _open(deps: Deps, mailbox: Mailbox) -> dict[str, Any]:
     return value
 
 
-def _reload(deps: Deps, mailbox: Mailbox) -> Mailbox:
-    found = deps.mailboxes.get(mailbox.tenant_id, mailbox.id)
-    if found is None:
-        raise NotFound("no such mailbox")
-    return found[0]
-
-
 def _usable(mailbox: Mailbox, now: datetime) -> bool:
     return mailbox.token_expires_at is not None and mailbox.token_expires_at - EARLY > now
 
@@ -130,12 +117,16 @@ def refresh(deps: Deps, config: ProviderConfig, mailbox: Mailbox) -> tuple[Mailb
     the refresh token used is always the newest one stored (Microsoft hands out a new one
     on every use; providers that rotate strictly refuse a spent one as ``invalid_grant``,
     which must not be mistaken for a revoked grant)."""
-    now = deps.clock.now()
-    current = _reload(deps, mailbox)
-    if current.token_version != mailbox.token_version and _usable(current, now):
+    current, _ = deps.mailboxes.require(mailbox.tenant_id, mailbox.id)
+    if current.token_version != mailbox.token_version and _usable(current, deps.clock.now()):
         return current, str(_open(deps, current)["access_token"])
+    return _refresh_stored(deps, config, current)
+
+
+def _refresh_stored(deps: Deps, config: ProviderConfig, current: Mailbox) -> tuple[Mailbox, str]:
+    """Refresh ``current``, a copy just read from the table."""
     try:
-        grant = oauth(current.provider).refresh(config, _open(deps, current), now)
+        grant = oauth(current.provider).refresh(config, _open(deps, current), deps.clock.now())
     except RevokedGrant as exc:
         needs_reauth(deps, current, str(exc))
         raise
@@ -179,7 +170,6 @@ class MailboxTokens:
     config: ProviderConfig
     mailbox: Mailbox
     _token: str | None = None
-    _expires_at: datetime | None = None
 
     def access_token(self) -> str:
         now = self.deps.clock.now()
@@ -193,8 +183,7 @@ class MailboxTokens:
                 self._token = str(_open(self.deps, self.mailbox)["access_token"])
             except RevokedGrant as exc:
                 raise MailboxSendError(str(exc), reason="no_grant", status="needs_reauth") from exc
-            self._expires_at = self.mailbox.token_expires_at
-        if self._expires_at is None or self._expires_at - EARLY <= now:
+        if not _usable(self.mailbox, now):
             return self.refresh()
         return self._token
 
@@ -209,7 +198,6 @@ class MailboxTokens:
             raise MailboxSendError(
                 f"token refresh failed: {exc}", reason="refresh_failed", retry_after=300
             ) from exc
-        self._expires_at = self.mailbox.token_expires_at
         return self._token
 
 
@@ -239,7 +227,7 @@ def refresh_due(
         if expires is None or expires > deps.clock.now() + margin:
             return "skipped"  # someone refreshed it meanwhile
         try:
-            refresh(deps, config, mailbox)
+            _refresh_stored(deps, config, mailbox)  # just read: no second read
         except RevokedGrant:
             return "revoked"
         except (RefreshFailed, Conflict) as exc:

@@ -9,7 +9,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from sendrail.clock import to_rfc3339
 from sendrail.domain.models import OAUTH_PROVIDERS, Mailbox, MailboxStatus
-from sendrail.errors import Conflict
+from sendrail.errors import Conflict, NotFound
 from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, save_versioned
 from sendrail.storage.tables import MainItem
 
@@ -69,6 +69,13 @@ class MailboxRepo:
         if item is None or item.kind != "mailbox":
             return None
         return from_item(item), int(item.version or 0)
+
+    def require(self, tenant_id: str, mailbox_id: str) -> tuple[Mailbox, int]:
+        """Like :meth:`get`, for a mailbox that must exist."""
+        found = self.get(tenant_id, mailbox_id)
+        if found is None:
+            raise NotFound("no such mailbox")
+        return found
 
     def page(
         self, tenant_id: str, limit: int | None = None, after: dict[str, Any] | None = None
