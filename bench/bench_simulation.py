@@ -19,49 +19,56 @@ sys.path[:0] = [
 ]
 
 from sendrail.clock import FixedClock  # noqa: E402
-from sendrail.domain.models import Campaign, Mailbox, Provider, Recipient, SendingSettings  # noqa: E402
+from sendrail.domain.models import (  # noqa: E402
+    Campaign,
+    CampaignStatus,
+    Mailbox,
+    Provider,
+    Recipient,
+    SendingSettings,
+)
 from sendrail.domain.windows import Window  # noqa: E402
-from sendrail.providers.base import SendReceipt  # noqa: E402
-from sendrail.services import campaigns  # noqa: E402
-from sendrail.services.deps import Deps  # noqa: E402
+from sendrail.providers.base import Sender, SendReceipt  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
 
-from bench.memory_store import (  # noqa: E402
-    MemoryCampaigns,
-    MemoryLimits,
-    MemoryMailboxes,
-    MemoryNothing,
-    MemoryQueues,
-    MemoryRecipients,
-    MemorySettings,
-)
+from bench.memory_store import MemorySettings, MemoryStore  # noqa: E402
 
 MAILBOXES, DAILY, RECIPIENTS = 30, 1_000, 100_000
 START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # a Monday, an hour before the window
 WINDOW = Window(start="08:00", end="20:00", timezone="UTC")
 
 
+class RecordingSenders:
+    """Senders that record what they are handed, when, by which mailbox."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[datetime, str, str]] = []
+
+    def open(self, mailbox: Mailbox) -> Sender:
+        senders = self
+
+        class Recording:
+            def send(self, message: Any) -> SendReceipt:
+                senders.sent.append((senders.clock.now(), mailbox.id, message.to))
+                return SendReceipt()
+
+            def close(self) -> None:
+                return None
+
+        return Recording()
+
+    def connections(self, mailbox: Mailbox) -> int:
+        return 1
+
+
 def main() -> None:
     clock = FixedClock(START)
-    nothing = MemoryNothing()
-    deps: Any = Deps(
-        queues=MemoryQueues(clock),
-        secrets=None,
-        signing_key=b"k",
-        public_base_url="http://x",  # type: ignore[arg-type]
-        clock=clock,
-    )
-    deps.recipients, deps.campaigns, deps.limits = (
-        MemoryRecipients(),
-        MemoryCampaigns(),
-        MemoryLimits(),
-    )
-    deps.mailboxes = MemoryMailboxes()
-    deps.settings = MemorySettings(SendingSettings(window=WINDOW))
-    deps.suppressions = deps.stats = deps.system = nothing
+    store = MemoryStore.on(clock)
+    store.settings = MemorySettings(SendingSettings(window=WINDOW))
     tenant = "ten_sim"
     for i in range(MAILBOXES):
-        deps.mailboxes.create(
+        store.mailboxes.create(
             Mailbox(
                 id=f"mbx_{i:02d}",
                 tenant_id=tenant,
@@ -72,7 +79,7 @@ def main() -> None:
                 updated_at=START,
             )
         )
-    campaign = deps.campaigns.create(
+    campaign = store.campaigns.create(
         Campaign(
             id="cmp_sim",
             tenant_id=tenant,
@@ -83,7 +90,7 @@ def main() -> None:
             updated_at=START,
         )
     )
-    deps.recipients.put_many(
+    store.recipients.put_many(
         Recipient(
             campaign_id=campaign.id,
             email=f"r{i:06d}@example.org",
@@ -93,26 +100,23 @@ def main() -> None:
         )
         for i in range(RECIPIENTS)
     )
-    deps.campaigns.add_counts(tenant, campaign.id, {"total": RECIPIENTS, "queued": RECIPIENTS})
-    campaigns.start(deps, tenant, campaign.id)
-
-    sent: list[tuple[datetime, str, str]] = []
-
-    def opener(mailbox: Mailbox, secret: bytes | None, config: Any) -> Any:
-        class Recording:
-            def send(self, message: Any) -> SendReceipt:
-                sent.append((clock.now(), mailbox.id, message.to))
-                return SendReceipt()
-
-            def close(self) -> None:
-                return None
-
-        return Recording()
+    store.campaigns.add_counts(tenant, campaign.id, {"total": RECIPIENTS, "queued": RECIPIENTS})
+    store.campaigns.transition(
+        tenant,
+        campaign.id,
+        {CampaignStatus.DRAFT},
+        CampaignStatus.RUNNING,
+        START,
+        doc_updates={"started_at": START},
+        feed_reset=True,
+    )
+    senders = RecordingSenders(clock)
+    sent = senders.sent
 
     started = time.perf_counter()
     runs = 0
     while len(sent) < RECIPIENTS and clock.now() < START + timedelta(days=30):
-        Dispatcher(deps, DispatchOptions(), opener=opener).run(lambda: 3600.0)
+        Dispatcher(store, DispatchOptions(), senders=senders).run(lambda: 3600.0)
         runs += 1
         clock.advance(60)
     elapsed = time.perf_counter() - started
@@ -130,7 +134,9 @@ def main() -> None:
     print(f"  days to complete: {days}   theoretical minimum: {minimum}   (target: equal)")
     print(f"  largest overshoot of any mailbox's daily limit: {overshoot}   (target: 0)")
     print(f"  sends outside the window: {outside}   (target: 0)")
-    print(f"  campaign status: {deps.campaigns.get(tenant, campaign.id).status.value}")
+    final = store.campaigns.get(tenant, campaign.id)
+    print(f"  campaign status: {final.status.value if final else 'gone'}")
+    print(f"  lanes: {DispatchOptions().lanes} per invocation (sends in parallel across mailboxes)")
     print(f"  {runs} dispatch runs simulated in {elapsed:.1f} s")
 
 

@@ -1,21 +1,25 @@
-"""In-memory stand-ins for the storage adapters, for the 100,000-recipient simulation only.
+"""An in-memory implementation of the dispatch engine's port
+(:class:`sendrail.services.dispatch.ports.DispatchStore`), for benchmarks only.
 
 moto's Query and SQS receive cost grows with the size of the table or queue (a 100k
-campaign through moto takes most of an hour), so this benchmark runs the real
-``Dispatcher`` and feeder over these adapters, which keep the same methods and the same
-semantics (conditional claims, versioned limit writes, SQS visibility by the clock).
-Tests never use them: they run on moto."""
+campaign through moto takes most of an hour), so the large benchmarks run the real
+``Dispatcher`` and feeder over this store: the same methods (mypy checks them against the
+port's signatures) and the same semantics (conditional claims, versioned limit writes,
+SQS visibility by the clock). It is thread-safe as DynamoDB and SQS are per call: one lock,
+taken by every method. Tests never use it: they run on moto."""
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
-from sendrail.clock import Clock, to_rfc3339
+from sendrail.clock import Clock
 from sendrail.domain.limits import LimitState
 from sendrail.domain.models import (
     Campaign,
@@ -28,7 +32,24 @@ from sendrail.domain.models import (
     RecipientStatus,
     SendingSettings,
 )
-from sendrail.storage.queues import QueueMessage
+from sendrail.services.dispatch.ports import DispatchStore
+from sendrail.storage.imports import ImportJob
+from sendrail.storage.queues import Outgoing, QueueMessage
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_LOCK = threading.RLock()
+
+
+def atomic(method: Callable[P, R]) -> Callable[P, R]:
+    """Each call is atomic, as one DynamoDB or SQS request is."""
+
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _LOCK:
+            return method(*args, **kwargs)
+
+    return call
 
 
 @dataclass
@@ -50,7 +71,8 @@ class MemoryQueues:
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    def send(self, queue: str, messages: Sequence[Any]) -> list[str]:
+    @atomic
+    def send(self, queue: str, messages: Sequence[Outgoing]) -> list[str]:
         for m in messages:
             mid = f"m{next(self._ids)}"
             self.queues[queue][mid] = _Message(
@@ -58,6 +80,7 @@ class MemoryQueues:
             )
         return []
 
+    @atomic
     def receive(
         self, queue: str, *, max_messages: int = 10, visibility: int = 900, wait: int = 0
     ) -> list[QueueMessage]:
@@ -73,33 +96,24 @@ class MemoryQueues:
                 out.append(QueueMessage(queue, m.id, m.receipt, m.body, m.receives, "", m.sent_at))
         return out
 
+    @atomic
     def delete(self, queue: str, receipts: Iterable[str]) -> None:
         for receipt in receipts:
             self.queues[queue].pop(receipt.split(":")[0], None)
 
+    @atomic
     def defer(self, queue: str, messages: Iterable[tuple[QueueMessage, int]], now: float) -> None:
         for message, seconds in messages:
             stored = self.queues[queue].get(message.message_id)
             if stored is not None:
                 stored.visible_at = now + seconds
 
-    def depth(self, queue: str) -> dict[str, int]:
-        now = self._now()
-        visible = sum(1 for m in self.queues[queue].values() if m.visible_at <= now)
-        return {"visible": visible, "in_flight": len(self.queues[queue]) - visible, "delayed": 0}
-
 
 class MemoryRecipients:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Recipient]] = defaultdict(dict)
 
-    def existing_markers(self, campaign_id: str, emails: Iterable[str]) -> dict[str, str | None]:
-        return {
-            e: self.items[campaign_id][e].import_marker
-            for e in emails
-            if e in self.items[campaign_id]
-        }
-
+    @atomic
     def put_many(self, recipients: Iterable[Recipient]) -> int:
         n = 0
         for r in recipients:
@@ -107,26 +121,26 @@ class MemoryRecipients:
             n += 1
         return n
 
-    finish_many = put_many
+    @atomic
+    def finish_many(self, recipients: Iterable[Recipient]) -> None:
+        self.put_many(recipients)
 
+    @atomic
     def get(self, campaign_id: str, email: str) -> Recipient | None:
         return self.items[campaign_id].get(email)
 
-    def iterate(
-        self, campaign_id: str, *, status: RecipientStatus | None = None, page_size: int = 0
-    ) -> Iterable[Recipient]:
-        return [r for r in self.items[campaign_id].values() if status is None or r.status is status]
-
+    @atomic
     def queued_after(
         self, campaign_id: str, cursor: str | None, limit: int, *, data_field: str | None = None
     ) -> tuple[list[tuple[str, Any]], str | None, bool]:
         keys = sorted(k for k in self.items[campaign_id] if cursor is None or k > cursor)
         page = keys[:limit]
-        found = [
+        found: list[tuple[str, Any]] = [
             (k, None) for k in page if self.items[campaign_id][k].status is RecipientStatus.QUEUED
         ]
         return found, (page[-1] if page else cursor), len(keys) <= limit
 
+    @atomic
     def count_by_status(self, campaign_id: str) -> dict[str, int]:
         counts: dict[str, int] = {"deferred": 0}
         for r in self.items[campaign_id].values():
@@ -135,6 +149,7 @@ class MemoryRecipients:
                 counts["deferred"] += 1
         return counts
 
+    @atomic
     def claim(
         self,
         campaign_id: str,
@@ -162,6 +177,7 @@ class MemoryRecipients:
         self.items[campaign_id][email] = claimed
         return claimed
 
+    @atomic
     def set_status(
         self,
         campaign_id: str,
@@ -178,6 +194,7 @@ class MemoryRecipients:
         self.items[campaign_id][email] = r.model_copy(update={"status": to, "updated_at": now})
         return self.items[campaign_id][email]
 
+    @atomic
     def resolve_claim(self, claimed: Recipient, final: Recipient) -> bool:
         current = self.items[claimed.campaign_id].get(claimed.email)
         if (
@@ -189,24 +206,31 @@ class MemoryRecipients:
         self.items[claimed.campaign_id][claimed.email] = final
         return True
 
+    @atomic
     def expired_leases(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
-        return []  # nobody dies in this simulation
-
-    def campaigns_of(self, tenant_id: str, email: str) -> list[str]:
-        return [cid for cid, items in self.items.items() if email in items]
+        found = [
+            (r.campaign_id, r.email)
+            for items in self.items.values()
+            for r in items.values()
+            if r.status is RecipientStatus.SENDING and r.lease_until and r.lease_until <= before
+        ]
+        return found[:limit]
 
 
 class MemoryCampaigns:
     def __init__(self) -> None:
         self.items: dict[str, Campaign] = {}
 
+    @atomic
     def create(self, campaign: Campaign) -> Campaign:
         self.items[campaign.id] = campaign.model_copy(update={"version": 1})
         return self.items[campaign.id]
 
+    @atomic
     def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
         return self.items.get(campaign_id)
 
+    @atomic
     def active(self) -> list[tuple[str, str]]:
         return [
             (c.tenant_id, c.id)
@@ -214,6 +238,7 @@ class MemoryCampaigns:
             if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
         ]
 
+    @atomic
     def transition(
         self,
         tenant_id: str,
@@ -222,8 +247,8 @@ class MemoryCampaigns:
         to: CampaignStatus,
         now: datetime,
         *,
-        doc_updates: dict[str, Any] | None = None,
-        counter_set: dict[str, int] | None = None,
+        doc_updates: Mapping[str, Any] | None = None,
+        counter_set: Mapping[str, int] | None = None,
         feed_reset: bool = False,
     ) -> Campaign | None:
         c = self.items.get(campaign_id)
@@ -232,16 +257,20 @@ class MemoryCampaigns:
         update: dict[str, Any] = {"status": to, "updated_at": now, **(doc_updates or {})}
         if feed_reset:
             update.update(feed_cursor=None, feed_done=False)
+        if counter_set:
+            update["counts"] = c.counts.model_copy(update=dict(counter_set))
         self.items[campaign_id] = c.model_copy(update=update)
         return self.items[campaign_id]
 
-    def add_counts(self, tenant_id: str, campaign_id: str, deltas: dict[str, int]) -> None:
+    @atomic
+    def add_counts(self, tenant_id: str, campaign_id: str, deltas: Mapping[str, int]) -> None:
         c = self.items[campaign_id]
         counts = c.counts.model_dump()
         for k, v in deltas.items():
             counts[k] = counts.get(k, 0) + v
         self.items[campaign_id] = c.model_copy(update={"counts": CampaignCounts(**counts)})
 
+    @atomic
     def advance_feed(
         self,
         tenant_id: str,
@@ -261,18 +290,26 @@ class MemoryCampaigns:
         )
         return True
 
+    @atomic
     def reset_feed(self, tenant_id: str, campaign_id: str) -> None:
         c = self.items[campaign_id]
         self.items[campaign_id] = c.model_copy(update={"feed_cursor": None, "feed_done": False})
+
+    @atomic
+    def set_imports_pending(self, tenant_id: str, campaign_id: str, value: int) -> None:
+        c = self.items[campaign_id]
+        self.items[campaign_id] = c.model_copy(update={"imports_pending": value})
 
 
 class MemoryLimits:
     def __init__(self) -> None:
         self.items: dict[str, LimitState] = {}
 
+    @atomic
     def read(self, subjects: Iterable[str]) -> dict[str, LimitState]:
         return {s: self.items.get(s, LimitState()) for s in subjects}
 
+    @atomic
     def write(
         self, subject: str, state: LimitState, expected_version: int, now: datetime
     ) -> int | None:
@@ -287,18 +324,40 @@ class MemoryLimits:
 class MemoryMailboxes:
     items: dict[str, Mailbox] = field(default_factory=dict)
 
+    @atomic
     def create(self, mailbox: Mailbox) -> None:
         self.items[mailbox.id] = mailbox
 
+    @atomic
     def all_for_tenant(self, tenant_id: str) -> list[Mailbox]:
         return [m for m in self.items.values() if m.tenant_id == tenant_id]
 
-    def set_status(self, tenant_id: str, mailbox_id: str, status: MailboxStatus, **_: Any) -> bool:
-        self.items[mailbox_id] = self.items[mailbox_id].model_copy(update={"status": status})
+    @atomic
+    def set_status(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        status: MailboxStatus,
+        *,
+        reason: str | None,
+        now: datetime,
+        paused_until: datetime | None = None,
+        only_if: set[MailboxStatus] | None = None,
+    ) -> bool:
+        current = self.items[mailbox_id]
+        if only_if is not None and current.status not in only_if:
+            return False
+        self.items[mailbox_id] = current.model_copy(
+            update={"status": status, "pause_reason": reason, "paused_until": paused_until}
+        )
         return True
 
+    @atomic
     def add_errors(self, tenant_id: str, mailbox_id: str, delta: int) -> int:
-        return 0
+        current = self.items[mailbox_id]
+        streak = 0 if delta < 0 else current.consecutive_errors + delta
+        self.items[mailbox_id] = current.model_copy(update={"consecutive_errors": streak})
+        return streak
 
 
 @dataclass
@@ -313,22 +372,61 @@ class MemorySettings:
         return self.throttle_list
 
 
-class MemoryNothing:
-    """Suppressions (none), stats and health records (not needed for the figures)."""
+class MemorySuppressions:
+    def __init__(self) -> None:
+        self.items: set[tuple[str, str]] = set()
 
+    @atomic
     def which(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        list(pairs)
-        return set()
+        return {pair for pair in pairs if pair in self.items}
 
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
+class MemoryStats:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+
+    @atomic
+    def add(
+        self, key: str, bucket: str, deltas: Mapping[str, int], expires: datetime | None = None
+    ) -> None:
+        counters = self.items[(key, bucket)]
+        for name, delta in deltas.items():
+            counters[name] = counters.get(name, 0) + delta
+
+
+class MemorySystem:
+    def __init__(self) -> None:
+        self.runs: list[tuple[datetime, dict[str, Any], str | None]] = []
+
+    @atomic
     def record_dispatch(self, at: datetime, outcome: dict[str, Any], error: str | None) -> None:
-        return None
-
-    def dispatch_health(self) -> dict[str, Any]:
-        return {"checked": to_rfc3339(datetime.now())}
+        self.runs.append((at, outcome, error))
 
 
-def sim_lease() -> timedelta:
-    return timedelta(minutes=10)
+class MemoryImports:
+    def for_campaign(self, campaign_id: str) -> list[ImportJob]:
+        return []  # nothing is imported in the background in a benchmark
+
+
+@dataclass
+class MemoryStore:
+    clock: Clock
+    queues: MemoryQueues
+    recipients: MemoryRecipients = field(default_factory=MemoryRecipients)
+    campaigns: MemoryCampaigns = field(default_factory=MemoryCampaigns)
+    mailboxes: MemoryMailboxes = field(default_factory=MemoryMailboxes)
+    settings: MemorySettings = field(default_factory=MemorySettings)
+    limits: MemoryLimits = field(default_factory=MemoryLimits)
+    suppressions: MemorySuppressions = field(default_factory=MemorySuppressions)
+    stats: MemoryStats = field(default_factory=MemoryStats)
+    system: MemorySystem = field(default_factory=MemorySystem)
+    imports: MemoryImports = field(default_factory=MemoryImports)
+
+    @classmethod
+    def on(cls, clock: Clock) -> MemoryStore:
+        return cls(clock=clock, queues=MemoryQueues(clock))
+
+
+def as_port(store: MemoryStore) -> DispatchStore:
+    """Checked by mypy: the memory store is a DispatchStore."""
+    return store

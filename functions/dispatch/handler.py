@@ -7,9 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import logger, metrics, tracer
+from sendrail.observability import logger, metrics, thread_trace_context, tracer
 from sendrail.services.deps import Deps
-from sendrail.services.dispatch import Dispatcher, DispatchOptions, DispatchReport
+from sendrail.services.dispatch import (
+    Dispatcher,
+    DispatchOptions,
+    DispatchReport,
+    ProviderSenders,
+)
 from sendrail.services.personalise import personaliser
 from sendrail.wiring import build_deps, provider_config
 
@@ -32,6 +37,7 @@ def options() -> DispatchOptions:
         lease_seconds=s.lease_seconds,
         receive_wait_seconds=s.receive_wait_seconds,
         stop_margin_seconds=s.stop_margin_seconds,
+        lanes=s.lanes,
         provider_config=provider_config(s),
     )
 
@@ -48,6 +54,7 @@ def publish(report: DispatchReport) -> None:
             "dead_lettered",
             "recovered",
             "mailboxes_paused",
+            "handed_off",
             "fed",
             "completed",
         ):
@@ -71,6 +78,7 @@ def publish(report: DispatchReport) -> None:
             "failed": report.failed,
             "retried": report.retried,
             "batches": report.batches,
+            "peak_lanes": report.peak_lanes,
             "by_mailbox": dict(report.by_mailbox),
             "last_error": report.last_error,
         },
@@ -81,8 +89,13 @@ def publish(report: DispatchReport) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = options()
     dispatcher = Dispatcher(
-        deps(), options(), personalise=personaliser(deps().signing_key, deps().public_base_url)
+        deps(),
+        run,
+        senders=ProviderSenders(deps(), run.provider_config),
+        personalise=personaliser(deps().signing_key, deps().public_base_url),
+        lane_context=thread_trace_context(),
     )
     report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)
     publish(report)

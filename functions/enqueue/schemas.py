@@ -84,6 +84,7 @@ class MailboxView(BaseModel):
     timezone: str
     smtp: SmtpSettings | None
     ses_configuration_set: str | None = None
+    max_connections: int | None = None
     status: MailboxStatus
     pause_reason: str | None
     has_credentials: bool

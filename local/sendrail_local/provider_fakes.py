@@ -67,6 +67,7 @@ class _State:
         self.grants: dict[str, _Grant] = {}  # refresh token -> grant
         self.access: dict[str, tuple[str, str, datetime]] = {}  # token -> provider, email, exp
         self.faults: dict[str, list[Fault]] = {"gmail": [], "outlook": []}
+        self.send_latency = 0.0  # seconds each send takes before its answer (benchmarks)
         self.sent: dict[str, list[str]] = {}  # email -> Message-IDs kept
         self.expired_uses = 0
         self.refreshes: dict[str, int] = {"gmail": 0, "outlook": 0}
@@ -233,6 +234,7 @@ def _gmail_send(h: _Handler, request: dict[str, Any]) -> None:
         _gmail_unauthorized(h)
         return
     raw = base64.urlsafe_b64decode(json.loads(request["body"])["raw"] + "==")
+    time.sleep(h.state.send_latency)
     if h.fault("gmail", lambda: h.state.keep("gmail", email, raw)):
         return
     h.state.keep("gmail", email, raw)
@@ -360,6 +362,7 @@ def _graph_send(h: _Handler, request: dict[str, Any]) -> None:
         _graph_unauthorized(h)
         return
     raw = base64.b64decode(request["body"])
+    time.sleep(h.state.send_latency)
     if h.fault("outlook", lambda: h.state.keep("outlook", email, raw)):
         return
     h.state.keep("outlook", email, raw)

@@ -73,6 +73,14 @@ class TemporarySendError(SendError):
     code = "temporary_send_error"
 
 
+class Unreachable(TemporarySendError):
+    """The provider could not be reached at all (no connection, no greeting): nothing was
+    sent. The mailbox's lane stops for the rest of the run and its mail goes to the others;
+    the recipient's attempt does not count."""
+
+    code = "unreachable"
+
+
 class RateLimited(TemporarySendError):
     """The provider asks us to slow down (HTTP 429): retried after its ``Retry-After``;
     not a sign that the mailbox is failing."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 # What X-Ray records below the handler's segment: every AWS call (botocore, which pynamodb
@@ -25,3 +29,24 @@ if not tracer.disabled:
 
     for connection in AWS_CONNECTIONS:
         add_ignored(subclass=connection)
+
+
+def thread_trace_context() -> Callable[[], AbstractContextManager[None]] | None:
+    """For work the caller hands to threads: a context that puts the threads' X-Ray
+    subsegments under the caller's current entity (the SDK keeps one per thread). None
+    when tracing is off."""
+    if tracer.disabled:
+        return None
+    recorder: Any = tracer.provider
+    entity = recorder.get_trace_entity()
+
+    @contextmanager
+    def inside() -> Iterator[None]:
+        recorder.get_trace_entity()  # sets up the thread's Lambda context first (SDK #342)
+        recorder.set_trace_entity(entity)
+        try:
+            yield
+        finally:
+            recorder.clear_trace_entities()
+
+    return inside

@@ -12,6 +12,7 @@ from sendrail.domain.addresses import normalize
 from sendrail.domain.windows import Window, zone
 
 PositiveInt = Annotated[int, Field(ge=1)]
+MAX_CONNECTIONS = 50  # parallel connections one mailbox may ask for
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
@@ -154,6 +155,9 @@ class Mailbox(BaseModel):
     timezone: str = "UTC"
     smtp: SmtpSettings | None = None
     ses_configuration_set: str | None = None
+    # Parallel connections dispatch may open (SES and SMTP relays); None: the provider's
+    # default (one, or for SES one per ten messages a second of the account's rate).
+    max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)
     status: MailboxStatus = MailboxStatus.ACTIVE
     pause_reason: str | None = None
     paused_until: datetime | None = None

@@ -1,7 +1,16 @@
-"""Amazon SES (sesv2 ``SendEmail`` with raw content built by our MIME builder)."""
+"""Amazon SES (sesv2 ``SendEmail`` with raw content built by our MIME builder).
+
+One client per region and endpoint is shared by every SES lane of the process (boto3
+clients are thread-safe; creating them from several threads at once is not, hence the
+lock). An SES mailbox sends over several connections unless it sets ``max_connections``:
+one per :data:`RATE_PER_CONNECTION` messages a second of the account's sending rate."""
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
+import time
 from typing import Any
 
 from sendrail.domain.mime import OutgoingMessage
@@ -26,14 +35,61 @@ _MAILBOX = {
 }
 
 
+log = logging.getLogger("sendrail.providers.ses")
+RATE_PER_CONNECTION = 10.0  # messages a second one connection sustains (calls take ~100 ms)
+MAX_DEFAULT_CONNECTIONS = 10
+QUOTA_TTL_SECONDS = 3600.0
+_CLIENTS: dict[tuple[str, str, str | None], Any] = {}
+_RATES: dict[tuple[str, str | None], tuple[float | None, float]] = {}
+_LOCK = threading.Lock()
+
+
+def client(config: ProviderConfig, service: str = "sesv2") -> Any:
+    key = (service, config.ses_region, config.ses_endpoint_url)
+    with _LOCK:
+        if key not in _CLIENTS:
+            import boto3  # noqa: PLC0415 - lazy, like every provider
+            from botocore.config import Config  # noqa: PLC0415
+
+            session: Any = boto3.session.Session()  # its own: not shared across threads
+            _CLIENTS[key] = session.client(
+                service,
+                region_name=config.ses_region,
+                endpoint_url=config.ses_endpoint_url,
+                config=Config(max_pool_connections=50),
+            )
+        return _CLIENTS[key]
+
+
+def max_send_rate(config: ProviderConfig) -> float | None:
+    """The account's sending rate in this region (messages a second), read once an hour;
+    None when SES cannot tell."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    key = (config.ses_region, config.ses_endpoint_url)
+    cached = _RATES.get(key)
+    if cached is not None and time.monotonic() - cached[1] < QUOTA_TTL_SECONDS:
+        return cached[0]
+    try:
+        rate: float | None = float(client(config, "ses").get_send_quota()["MaxSendRate"])
+    except (BotoCoreError, ClientError, KeyError, ValueError):
+        log.warning("SES send quota unavailable; one connection per SES mailbox", exc_info=True)
+        rate = None
+    _RATES[key] = (rate, time.monotonic())
+    return rate
+
+
+def default_connections(config: ProviderConfig) -> int:
+    rate = max_send_rate(config)
+    if not rate:
+        return 1
+    return max(1, min(MAX_DEFAULT_CONNECTIONS, math.ceil(rate / RATE_PER_CONNECTION)))
+
+
 class SesSender:
     def __init__(self, mailbox: Mailbox, secret: bytes | None, config: ProviderConfig) -> None:
-        import boto3  # noqa: PLC0415 - lazy, like every provider
-
         self._mailbox = mailbox
-        self._client: Any = boto3.client(
-            "sesv2", region_name=config.ses_region, endpoint_url=config.ses_endpoint_url
-        )
+        self._client: Any = client(config)
 
     def send(self, message: OutgoingMessage) -> SendReceipt:
         from botocore.exceptions import (  # noqa: PLC0415

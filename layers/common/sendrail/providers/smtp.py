@@ -20,6 +20,7 @@ from sendrail.errors import (
     PermanentSendError,
     TemporarySendError,
     UnknownOutcome,
+    Unreachable,
 )
 from sendrail.providers.base import ProviderConfig, SendReceipt
 
@@ -78,7 +79,8 @@ class SmtpSender:
         except smtplib.SMTPResponseException as exc:
             raise classify_reply(exc.smtp_code, _text(exc.smtp_error), stage="connect") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporarySendError(
+            # No connection, no greeting, or a broken handshake: nothing was sent.
+            raise Unreachable(
                 f"cannot connect to {s.host}:{s.port}: {type(exc).__name__}", reason="smtp_connect"
             ) from None
         return conn

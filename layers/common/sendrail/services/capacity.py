@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sendrail.domain.limits import FixedRule, Period, Rules, SlidingRule
 from sendrail.domain.models import (
@@ -106,6 +107,10 @@ class TenantPolicy:
         return cls(tenant_id, settings, recipient, sender)
 
     def tenant_subject(self) -> tuple[str, Rules] | None:
+        return self._tenant_subject
+
+    @cached_property
+    def _tenant_subject(self) -> tuple[str, Rules] | None:
         rules = tenant_rules(self.settings)
         if not rules.fixed and rules.sliding is None:
             return None

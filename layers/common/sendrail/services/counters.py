@@ -5,6 +5,8 @@ of reads, never a walk over every campaign."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
 
 from sendrail.domain.models import Campaign
 from sendrail.services.deps import Deps
@@ -17,7 +19,27 @@ def queue_bucket(priority: int) -> str:
     return f"queue#p{priority:02d}"
 
 
-def add(deps: Deps, campaign: Campaign, deltas: Mapping[str, int]) -> None:
+class CampaignCounters(Protocol):
+    def add_counts(self, tenant_id: str, campaign_id: str, deltas: Mapping[str, int]) -> None: ...
+
+
+class StatCounters(Protocol):
+    def add(
+        self, key: str, bucket: str, deltas: Mapping[str, int], expires: datetime | None = None
+    ) -> None: ...
+
+
+class CounterStore(Protocol):
+    """What moving a campaign's counters needs (the port :func:`add` is written against)."""
+
+    @property
+    def campaigns(self) -> CampaignCounters: ...
+
+    @property
+    def stats(self) -> StatCounters: ...
+
+
+def add(deps: CounterStore, campaign: Campaign, deltas: Mapping[str, int]) -> None:
     changes = {name: delta for name, delta in deltas.items() if delta}
     if not changes:
         return

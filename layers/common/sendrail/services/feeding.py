@@ -17,20 +17,132 @@ cursor stored on the campaign. So:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from sendrail.clock import Clock
 from sendrail.domain import limits
-from sendrail.domain.models import Campaign, CampaignStatus, RecipientStatus
+from sendrail.domain.limits import LimitState
+from sendrail.domain.models import (
+    Campaign,
+    CampaignStatus,
+    Mailbox,
+    Recipient,
+    RecipientStatus,
+    SendingSettings,
+)
 from sendrail.domain.windows import all_open
 from sendrail.services import capacity, counters, imports
+from sendrail.services.counters import CampaignCounters, CounterStore
 from sendrail.services.deps import Deps
+from sendrail.services.imports import ImportStore
 from sendrail.storage.queues import Outgoing, band_for
 
 FEED_MIN = 20
-FEED_MAX = 200  # per campaign per feeding; dispatch feeds again whenever its queues run dry
+FEED_MAX = 500  # per campaign per feeding; dispatch feeds again whenever its queues run dry
 UNCAPPED_FEED = 200  # a mailbox with no cap at all counts as this much room
 REFEED_AFTER = timedelta(hours=24)
+
+
+# --- the port: what feeding needs of storage ------------------------------------------------
+
+
+class QueueSender(Protocol):
+    def send(self, queue: str, messages: Sequence[Outgoing]) -> list[str]: ...
+
+
+class FeedRecipients(Protocol):
+    def queued_after(
+        self, campaign_id: str, cursor: str | None, limit: int, *, data_field: str | None = None
+    ) -> tuple[list[tuple[str, Any]], str | None, bool]: ...
+
+    def count_by_status(self, campaign_id: str) -> dict[str, int]: ...
+
+    def set_status(
+        self,
+        campaign_id: str,
+        email: str,
+        to: RecipientStatus,
+        now: datetime,
+        *,
+        only_from: Iterable[RecipientStatus],
+        error: str | None = None,
+    ) -> Recipient | None: ...
+
+
+class FeedCampaigns(CampaignCounters, Protocol):
+    def get(self, tenant_id: str, campaign_id: str) -> Campaign | None: ...
+
+    def active(self) -> list[tuple[str, str]]: ...
+
+    def transition(
+        self,
+        tenant_id: str,
+        campaign_id: str,
+        allowed_from: Iterable[CampaignStatus],
+        to: CampaignStatus,
+        now: datetime,
+        *,
+        doc_updates: Mapping[str, Any] | None = None,
+        counter_set: Mapping[str, int] | None = None,
+        feed_reset: bool = False,
+    ) -> Campaign | None: ...
+
+    def advance_feed(
+        self,
+        tenant_id: str,
+        campaign_id: str,
+        expected: str | None,
+        cursor: str | None,
+        done: bool,
+        now: datetime,
+        *,
+        deindex: bool = False,
+    ) -> bool: ...
+
+    def reset_feed(self, tenant_id: str, campaign_id: str) -> None: ...
+
+    def set_imports_pending(self, tenant_id: str, campaign_id: str, value: int) -> None: ...
+
+
+class MailboxLister(Protocol):
+    def all_for_tenant(self, tenant_id: str) -> list[Mailbox]: ...
+
+
+class SendingSettingsReader(Protocol):
+    def sending(self, tenant_id: str) -> SendingSettings: ...
+
+
+class LimitReader(Protocol):
+    def read(self, subjects: Iterable[str]) -> dict[str, LimitState]: ...
+
+
+class FeedStore(CounterStore, ImportStore, Protocol):
+    """Everything feeding reads and writes; ``Deps`` provides it, and so does the
+    benchmarks' in-memory store."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def queues(self) -> QueueSender: ...
+
+    @property
+    def recipients(self) -> FeedRecipients: ...
+
+    @property
+    def campaigns(self) -> FeedCampaigns: ...
+
+    @property
+    def mailboxes(self) -> MailboxLister: ...
+
+    @property
+    def settings(self) -> SendingSettingsReader: ...
+
+    @property
+    def limits(self) -> LimitReader: ...
 
 
 def message_body(campaign: Campaign, email: str, timezone: str | None = None) -> dict[str, str]:
@@ -40,7 +152,7 @@ def message_body(campaign: Campaign, email: str, timezone: str | None = None) ->
     return body
 
 
-def enqueue(deps: Deps, campaign: Campaign, items: list[tuple[str, str | None]]) -> None:
+def enqueue(deps: FeedStore, campaign: Campaign, items: list[tuple[str, str | None]]) -> None:
     if not items:
         return
     queue = band_for(campaign.priority)
@@ -53,7 +165,7 @@ def enqueue(deps: Deps, campaign: Campaign, items: list[tuple[str, str | None]])
         raise RuntimeError(f"SQS refused {len(failed)} message(s) for {campaign.id}")
 
 
-def budget(deps: Deps, campaign: Campaign) -> int:
+def budget(deps: FeedStore, campaign: Campaign) -> int:
     """How many messages to feed now: what the campaign's mailboxes can send right away,
     nothing while every window that applies to all recipients is closed."""
     now = deps.clock.now()
@@ -82,7 +194,7 @@ def budget(deps: Deps, campaign: Campaign) -> int:
     return max(FEED_MIN, min(FEED_MAX, room))
 
 
-def feed(deps: Deps, campaign: Campaign, limit: int | None = None) -> int:
+def feed(deps: FeedStore, campaign: Campaign, limit: int | None = None) -> int:
     """Feed one running campaign; returns how many messages went to SQS.
 
     Each page is *claimed* first: the cursor moves conditionally from where this feeder
@@ -117,7 +229,7 @@ def feed(deps: Deps, campaign: Campaign, limit: int | None = None) -> int:
     return fed
 
 
-def sweep_cancelled(deps: Deps, campaign: Campaign, budget: int = 5000) -> int:
+def sweep_cancelled(deps: FeedStore, campaign: Campaign, budget: int = 5000) -> int:
     """Mark up to ``budget`` unsent recipients of a cancelled campaign ``cancelled``."""
     if campaign.status is not CampaignStatus.CANCELLED or campaign.feed_done:
         return 0
@@ -166,7 +278,7 @@ class FeedReport:
     swept: int = 0
 
 
-def try_complete(deps: Deps, campaign: Campaign) -> bool:
+def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
     """Complete the campaign if a consistent count finds nothing queued or sending;
     otherwise repair the counters and feed again from the start."""
     counted = deps.recipients.count_by_status(campaign.id)
@@ -205,7 +317,7 @@ def try_complete(deps: Deps, campaign: Campaign) -> bool:
     return False
 
 
-def run(deps: Deps) -> FeedReport:
+def run(deps: FeedStore) -> FeedReport:
     """Look after every active campaign: start the due scheduled ones, feed the running
     ones, complete the finished ones, sweep the cancelled ones."""
     report = FeedReport()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sendrail.domain.models import Campaign
 from sendrail.errors import NotFound
@@ -82,7 +82,16 @@ def start(deps: Deps, campaign: Campaign, prepared: Prepared) -> ImportJob:
     return job
 
 
-def pending_chunks(deps: Deps, campaign_id: str) -> int:
+class ImportRecords(Protocol):
+    def for_campaign(self, campaign_id: str) -> list[ImportJob]: ...
+
+
+class ImportStore(Protocol):
+    @property
+    def imports(self) -> ImportRecords: ...
+
+
+def pending_chunks(deps: ImportStore, campaign_id: str) -> int:
     """Chunks of the campaign's imports not recorded yet: the truth behind the campaign's
     ``imports_pending`` hint (which a crash between two writes can leave too high)."""
     jobs = deps.imports.for_campaign(campaign_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_va
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
+    MAX_CONNECTIONS,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -44,6 +45,7 @@ class MailboxFields(BaseModel):
     timezone: str | None = None
     smtp: SmtpInput | None = None
     ses_configuration_set: str | None = Field(default=None, max_length=64)
+    max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)
 
     @field_validator("from_name")
     @classmethod
@@ -63,6 +65,19 @@ class MailboxCreate(MailboxFields):
     email: EmailStr
 
 
+# Providers that may send over parallel connections: Gmail and Microsoft throttle or
+# block an account that opens several at once.
+PARALLEL_PROVIDERS = frozenset({Provider.SMTP, Provider.SES})
+
+
+def _check_connections(provider: Provider, max_connections: int | None) -> None:
+    if max_connections not in (None, 1) and provider not in PARALLEL_PROVIDERS:
+        raise ValidationFailed(
+            f"a {provider.value} mailbox sends over one connection",
+            details=[{"field": "max_connections", "reason": "only smtp and ses mailboxes"}],
+        )
+
+
 def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
     if smtp is None or smtp.password is None:
         return None
@@ -79,6 +94,7 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
         raise ValidationFailed(
             "an smtp mailbox needs smtp settings", details=[{"field": "smtp", "reason": "required"}]
         )
+    _check_connections(spec.provider, spec.max_connections)
     try:
         email = normalize(str(spec.email))
     except InvalidAddress as exc:
@@ -117,6 +133,7 @@ def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) 
     given: dict[str, Any] = {
         k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
     }
+    _check_connections(mailbox.provider, changes.max_connections)
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
     if "tags" in given and given["tags"] is None:

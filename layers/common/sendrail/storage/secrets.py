@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections import OrderedDict
-from functools import cached_property
 from typing import Any
 
 import boto3
@@ -27,10 +27,15 @@ class SecretBox:
         self._client = client
         self._cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # dispatch opens secrets from several lanes at once
 
-    @cached_property
+    @property
     def client(self) -> Any:
-        return self._client or boto3.client("kms", region_name=self._region)
+        # Created once, under the lock: lanes may open their first secret at the same time.
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.client("kms", region_name=self._region)
+            return self._client
 
     def seal(self, plaintext: bytes, owner: str) -> EncryptedBlob:
         data_key = self.client.generate_data_key(
@@ -53,13 +58,15 @@ class SecretBox:
 
     def _data_key(self, wrapped: str, owner: str) -> bytes:
         cache_key = (wrapped, owner)
-        if cache_key in self._cache:
-            self._cache.move_to_end(cache_key)
-            return self._cache[cache_key]
+        with self._lock:
+            if cache_key in self._cache:
+                self._cache.move_to_end(cache_key)
+                return self._cache[cache_key]
         key: bytes = self.client.decrypt(
             CiphertextBlob=base64.b64decode(wrapped), EncryptionContext={"owner": owner}
         )["Plaintext"]
-        self._cache[cache_key] = key
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[cache_key] = key
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return key

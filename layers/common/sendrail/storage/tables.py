@@ -212,12 +212,21 @@ class TableNames:
         return cls(**{logical: f"{prefix}{logical}" for logical in MODELS})
 
 
+# HTTP connections each model's client keeps: dispatch claims from up to this many lanes
+# at once (botocore's default of 10 would make the others open and drop connections).
+POOL_CONNECTIONS = 64
+
+
 def bind(names: TableNames, region: str, host: str | None = None) -> None:
-    """Point every model at its table. Called once per cold start (and by tests)."""
+    """Point every model at its table. Called once per cold start (and by tests).
+
+    pynamodb keeps one botocore client per model, shared by all threads (botocore clients
+    are thread-safe), and a botocore session per thread (creating clients is not)."""
     for logical, model in MODELS.items():
         model.Meta.table_name = getattr(names, logical)
         model.Meta.region = region
         model.Meta.host = host
+        model.Meta.max_pool_connections = POOL_CONNECTIONS
         model._connection = None
 
 

@@ -1,0 +1,222 @@
+"""Reservation: each admitted message is placed on a mailbox and the units of every limit it
+touches (the mailbox's, its sender domain's, the recipient domain's, the tenant's) are
+reserved *before* anything is sent.
+
+For the intake, the limit states of every subject involved are read in one BatchGetItem,
+:func:`sendrail.domain.planning.plan_batch` places the messages (most remaining daily
+capacity first), and each changed subject is written with a version condition. A lost
+race re-reads and re-plans; units of messages that then cannot be placed are given back.
+So no limit is ever exceeded, whatever the number of dispatchers. Units taken for a send
+that fails still count: the provider saw it.
+
+Only mailboxes able to take work now are offered: not paused by this run, not unreachable
+in this run, each with the room its lanes have (what they can send within the lane
+horizon beyond what they hold): a message whose every mailbox is full waits in hand,
+unreserved. Used by the run's main thread only."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sendrail.domain import limits
+from sendrail.domain.limits import LimitState, Rules
+from sendrail.domain.models import Campaign, Mailbox
+from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
+from sendrail.services import capacity
+from sendrail.services.capacity import TenantPolicy
+from sendrail.services.dispatch.admission import Admission
+from sendrail.services.dispatch.ports import DispatchStore
+from sendrail.services.dispatch.tenants import Tenants
+from sendrail.services.dispatch.work import DispatchOptions, DispatchReport, Units, Work
+
+# A message whose every mailbox is unreachable in this run is tried again this soon.
+UNREACHABLE_RETRY_SECONDS = 60.0
+
+
+class Availability(Protocol):
+    """How much more work a mailbox can take in this run (the lanes know)."""
+
+    def room(self, mailbox: Mailbox) -> int: ...
+
+    def unreachable(self, mailbox_id: str) -> bool: ...
+
+
+class Reservations:
+    def __init__(
+        self,
+        store: DispatchStore,
+        tenants: Tenants,
+        admission: Admission,
+        paused: set[str],
+        report: DispatchReport,
+        options: DispatchOptions,
+        rng: random.Random,
+    ) -> None:
+        self._store = store
+        self._tenants = tenants
+        self._admission = admission
+        self._paused = paused
+        self._report = report
+        self._options = options
+        self._rng = rng
+
+    def place(self, work: list[Work], lanes: Availability) -> tuple[list[Work], list[Work]]:
+        """Returns (placed, waiting): placed messages hold their units and a mailbox;
+        waiting ones found every mailbox busy. The rest were deferred."""
+        pending = sorted(work, key=lambda w: -(w.campaign.priority if w.campaign else 0))
+        placed: list[Work] = []
+        waiting: list[Work] = []
+        for _ in range(self._options.commit_rounds):
+            if not pending:
+                break
+            now = self._store.clock.now()
+            offers = _Offers(self._tenants, self._paused, lanes, now)
+            rules = offers.rules
+            demands: list[Demand] = []
+            by_key: dict[str, Work] = {}
+            for item in pending:
+                demand = self._demand(item, offers)
+                if demand is None:
+                    self._admission.defer(
+                        item, UNREACHABLE_RETRY_SECONDS + self._rng.uniform(0, 10)
+                    )
+                else:
+                    demands.append(demand)
+                    by_key[item.key] = item
+            if all(d.options and not any(o.room for o in d.options) for d in demands):
+                # Every mailbox is full: wait, without reading or writing any limit.
+                waiting.extend(by_key.values())
+                pending = []
+                break
+            states = self._store.limits.read(rules)
+            # Sliding-window entries are logged at the latest moment the send may happen;
+            # a send not made by then gives its reservation up and is placed again.
+            stamp = now + timedelta(seconds=self._options.reservation_seconds)
+            plan = plan_batch(demands, states, rules, now, stamp=stamp)
+            lost = self._commit(plan, states, now)
+            retry: list[Work] = []
+            giveback: list[Units] = []
+            waiting.extend(by_key[key] for key in plan.waiting)
+            for demand in demands:
+                item = by_key[demand.key]
+                mailbox_id = plan.assigned.get(demand.key)
+                if demand.key in plan.waiting:
+                    continue
+                if mailbox_id is None:
+                    ready = plan.deferred[demand.key]
+                    wait = (ready - now).total_seconds()
+                    self._admission.defer(item, max(1.0, wait + self._rng.uniform(0, 2)))
+                    continue
+                option = next(o for o in demand.options if o.mailbox_id == mailbox_id)
+                subjects = (option.subject, *option.extra_subjects, *demand.shared_subjects)
+                units = tuple(Units(s, rules[s]) for s in subjects)
+                if lost & set(subjects):
+                    giveback.extend(u for u in units if u.subject not in lost)
+                    retry.append(item)
+                    continue
+                ctx = self._tenants.get(item.tenant_id)
+                item.mailbox = ctx.mailboxes[mailbox_id]
+                item.settings = ctx.policy.settings
+                item.units = units
+                item.taken_at = now
+                item.valid_until = min(stamp, *(limits.valid_until(u.rules, now) for u in units))
+                placed.append(item)
+            self.release(giveback, now)
+            pending = retry
+        for item in pending:  # contention did not settle: try again shortly
+            self._admission.defer(item, 1 + self._rng.uniform(0, 5))
+        return placed, waiting
+
+    def _demand(self, item: Work, offers: _Offers) -> Demand | None:
+        """The message's demand on the limits; None when every mailbox it may use is
+        unreachable in this run."""
+        assert item.campaign is not None
+        policy = self._tenants.get(item.tenant_id).policy
+        shared: list[str] = []
+        tenant = policy.tenant_subject()
+        if tenant:
+            offers.rules[tenant[0]] = tenant[1]
+            shared.append(tenant[0])
+        for subject, rule in policy.recipient_subjects(item.email.rsplit("@", 1)[-1]):
+            offers.rules[subject] = rule
+            shared.append(subject)
+        options = offers.of(item.campaign, policy)
+        if options is None:
+            return None
+        return Demand(item.key, options, tuple(shared))
+
+    def _commit(self, plan: Plan, before: dict[str, LimitState], now: datetime) -> set[str]:
+        """Write every changed subject; returns the subjects another dispatcher changed."""
+        lost: set[str] = set()
+        for subject, state in plan.states.items():
+            if self._store.limits.write(subject, state, before[subject].version, now) is None:
+                lost.add(subject)
+        return lost
+
+    def release(self, units: Iterable[Units], taken_at: datetime) -> None:
+        """Give back units reserved (at ``taken_at``) for messages that will not be sent."""
+        counted = Counter(units)
+        for unit, count in counted.items():
+            for _ in range(5):
+                now = self._store.clock.now()
+                state = self._store.limits.read([unit.subject])[unit.subject]
+                new = limits.release(state, unit.rules, now, count, taken_at)
+                if (
+                    new == state
+                    or self._store.limits.write(unit.subject, new, state.version, now) is not None
+                ):
+                    break
+
+
+class _Offers:
+    """The mailboxes one placement round offers, worked out once per campaign and mailbox
+    (pool, limit rules, sender-domain subjects, lane room) however many messages ask."""
+
+    def __init__(
+        self, tenants: Tenants, paused: set[str], lanes: Availability, now: datetime
+    ) -> None:
+        self._tenants = tenants
+        self._paused = paused
+        self._lanes = lanes
+        self._now = now
+        self.rules: dict[str, Rules] = {}
+        self._by_campaign: dict[tuple[str, str], tuple[MailboxOption, ...] | None] = {}
+        self._by_mailbox: dict[str, MailboxOption | None] = {}
+
+    def of(self, campaign: Campaign, policy: TenantPolicy) -> tuple[MailboxOption, ...] | None:
+        """The campaign's options (None: every mailbox it may use is unreachable)."""
+        key = (campaign.tenant_id, campaign.id)
+        if key not in self._by_campaign:
+            options: list[MailboxOption] = []
+            unreachable = 0
+            mailboxes = self._tenants.get(campaign.tenant_id).mailboxes.values()
+            for mailbox in capacity.pool(campaign, mailboxes):
+                if mailbox.id in self._paused:
+                    continue
+                option = self._option(mailbox, policy)
+                if option is None:
+                    unreachable += 1
+                else:
+                    options.append(option)
+            self._by_campaign[key] = None if unreachable and not options else tuple(options)
+        return self._by_campaign[key]
+
+    def _option(self, mailbox: Mailbox, policy: TenantPolicy) -> MailboxOption | None:
+        if mailbox.id not in self._by_mailbox:
+            if self._lanes.unreachable(mailbox.id):
+                self._by_mailbox[mailbox.id] = None
+            else:
+                subject = capacity.mailbox_subject(mailbox.id)
+                self.rules[subject] = capacity.mailbox_rules(mailbox, self._now)
+                extra = []
+                for s, rule in policy.sender_subjects(mailbox.domain):
+                    self.rules[s] = rule
+                    extra.append(s)
+                self._by_mailbox[mailbox.id] = MailboxOption(
+                    mailbox.id, subject, tuple(extra), self._lanes.room(mailbox)
+                )
+        return self._by_mailbox[mailbox.id]
