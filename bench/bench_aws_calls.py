@@ -74,7 +74,6 @@ def main() -> None:
     for operation, count in METER.calls.most_common():
         print(f"  {operation:45s} {count:6d}  {count / sent:.3f}/email")
 
-
     print("target met" if total / sent <= TARGET else "SHORT of the target")
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = [
     str(Path(__file__).resolve().parents[1] / p) for p in ("layers/common", "local", ".")
@@ -53,7 +54,7 @@ def one_run(run: int) -> tuple[float, float, int]:
 
         def call(
             method: str, path: str, body: bytes, content_type: str = "application/json"
-        ) -> dict:
+        ) -> dict[str, Any]:
             event = api_gateway_event(
                 method,
                 path,
@@ -80,11 +81,12 @@ def one_run(run: int) -> tuple[float, float, int]:
         assert accepted["status"] == 202, accepted
         METER.enabled = False
 
-        def worker(event: dict) -> dict:
+        def worker(event: dict[str, Any]) -> dict[str, Any]:
             # Count the function's own calls; SQS receive/delete are Lambda's (the mapping).
             METER.enabled = True
             try:
-                return handler(event, LocalContext("enqueue", 29))
+                result: dict[str, Any] = handler(event, LocalContext("enqueue", 29))
+                return result
             finally:
                 METER.enabled = False
 

@@ -178,18 +178,14 @@ def timed(run: Callable[[], Any]) -> tuple[Any, float]:
 
 def on_memory(providers: list[Provider], port: int, fakes: Fakes | None) -> float:
     store, tokens, total = memory_store(providers, port, fakes)
-    config = ProviderConfig(
-        smtp_timeout=10,
-        **(
-            {
-                "gmail_api_root": f"{fakes.google_base}/",
-                "graph_api_root": f"{fakes.microsoft_base}/v1.0",
-                "ca_bundle": fakes.ca_file,
-            }
-            if fakes
-            else {}
-        ),
-    )
+    config = ProviderConfig(smtp_timeout=10)
+    if fakes is not None:
+        config = ProviderConfig(
+            smtp_timeout=10,
+            gmail_api_root=f"{fakes.google_base}/",
+            graph_api_root=f"{fakes.microsoft_base}/v1.0",
+            ca_bundle=fakes.ca_file,
+        )
     dispatcher = Dispatcher(
         store,
         DispatchOptions(provider_config=config),

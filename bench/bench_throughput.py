@@ -1,10 +1,12 @@
-"""Emails per second through one dispatch invocation into the local SMTP sink, beside
-plain ``smtplib`` sending the same messages over one connection, in the same run.
+"""CPU per email of one dispatch invocation into the local SMTP sink, beside plain
+``smtplib`` sending the same (pre-built) messages over one connection, in the same run.
 
-The dispatcher's time inside AWS calls (moto, in this process) is measured with botocore
-event hooks and reported separately: moto, not our code, is the ceiling locally; in AWS
-those calls take a few milliseconds each and overlap nothing here. Target: dispatch
-(excluding moto) at least 0.5x plain smtplib. Medians of a few runs."""
+Both are CPU seconds of this whole process (the sink runs in it too, on both sides). The
+CPU that moto spends serving the dispatcher's AWS calls (moto runs in this process; in
+AWS those calls cost the function only their wait) is measured per calling thread with
+botocore's event hooks and taken out. Dispatch's lanes send in threads, so wall-clock
+minus moto would flatter it; CPU does not. Target: dispatch (excluding moto) at least
+0.8x plain smtplib in emails per CPU second. Medians of a few runs."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from tests.conftest import free_port  # noqa: E402
 
 EMAILS = 400
 RUNS = 3
+TARGET = 0.8
 HTML = (
     "<html><body><h1>Hello {{ first_name }}</h1>"
     + "<p>Lorem ipsum dolor sit amet. </p>" * 50
@@ -40,8 +43,8 @@ HTML = (
 )
 
 
-def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float]:
-    """Returns (dispatch seconds, of which in AWS calls, smtplib seconds)."""
+def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float, float, float]:
+    """Returns dispatch (wall, CPU, CPU inside moto) and smtplib (wall, CPU) seconds."""
     with aws(f"tp{run}-") as deps:
         tenant = "ten_bench"
         mailbox = mailboxes.create(
@@ -71,12 +74,13 @@ def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float]:
         campaign = campaigns.start(deps, tenant, campaign.id)
         METER.reset()
         METER.enabled = True
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = Dispatcher(deps, DispatchOptions()).run(lambda: 600.0)
         dispatch_seconds = time.perf_counter() - started
+        dispatch_cpu = time.process_time() - cpu
         METER.enabled = False
         assert report.sent == EMAILS, report
-        in_aws = METER.seconds
+        in_moto = METER.cpu_seconds
 
         # The same messages, built by the same builder, through plain smtplib.
         now = datetime.now(UTC)
@@ -97,12 +101,13 @@ def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float]:
             for r in rows
         ]
         payloads = [(m.to, m.as_bytes()) for m in messages]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
             for to, payload in payloads:
                 smtp.sendmail("sender@example.com", [to], payload)
         smtplib_seconds = time.perf_counter() - started
-    return dispatch_seconds, in_aws, smtplib_seconds
+        smtplib_cpu = time.process_time() - cpu
+    return dispatch_seconds, dispatch_cpu, in_moto, smtplib_seconds, smtplib_cpu
 
 
 def main() -> None:
@@ -112,18 +117,26 @@ def main() -> None:
         results = [one_run(sink, run) for run in range(RUNS)]
     finally:
         sink.stop()
-    dispatch = median([EMAILS / d for d, _, _ in results])
-    ours = median([EMAILS / (d - a) for d, a, _ in results])
-    plain = median([EMAILS / s for _, _, s in results])
-    moto_share = median([a / d for d, a, _ in results])
+    wall = median([EMAILS / r[0] for r in results])
+    ours = median([EMAILS / (r[1] - r[2]) for r in results])
+    plain = median([EMAILS / r[4] for r in results])
+    plain_wall = median([EMAILS / r[3] for r in results])
+    per_email = median([(r[1] - r[2]) / EMAILS * 1000 for r in results])
+    plain_per_email = median([r[4] / EMAILS * 1000 for r in results])
+    moto_share = median([r[2] / r[1] for r in results])
+    ratio = ours / plain
     print(f"{EMAILS} emails, {RUNS} runs (medians):")
-    print(f"  plain smtplib, one connection:        {plain:8.0f} emails/s (sending only)")
-    share = f"{moto_share:.0%} of it in moto"
-    print(f"  one dispatch invocation, end to end:  {dispatch:8.0f} emails/s ({share})")
-    print(f"  one dispatch invocation, minus moto:  {ours:8.0f} emails/s")
-    print(f"  ratio (dispatch minus moto / smtplib): {ours / plain:.2f}   (target >= 0.5)")
-    print("  note: smtplib is timed on pre-built messages; dispatch also renders, builds MIME,")
-    print("  plans limits and records outcomes for each message.")
+    print(
+        f"  plain smtplib, one connection:  {plain_per_email:.2f} ms CPU/email ({plain_wall:.0f}/s)"
+    )
+    print(
+        f"  one dispatch invocation:        {per_email:.2f} ms CPU/email without moto"
+        f" ({wall:.0f}/s end to end, {moto_share:.0%} of its CPU in moto)"
+    )
+    print(f"  ratio (smtplib CPU / dispatch CPU): {ratio:.2f}   (target >= {TARGET})")
+    print("  " + ("target met" if ratio >= TARGET else "SHORT of the target"))
+    print("  note: smtplib sends pre-built messages; dispatch also renders, builds MIME, plans")
+    print("  limits, claims and records outcomes for each message.")
 
 
 if __name__ == "__main__":

@@ -27,24 +27,27 @@ class CallMeter:
     botocore's built-in handlers, so every client created afterwards reports here."""
 
     calls: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall seconds inside calls, summed over threads
+    cpu_seconds: float = 0.0  # CPU seconds of the calling threads inside calls (moto's work)
     enabled: bool = False
-    _started: dict[int, float] = field(default_factory=dict)
+    _started: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def before(self, model: Any = None, context: Any = None, **_: Any) -> None:
         if self.enabled and model is not None:
             self.calls[f"{model.service_model.service_id}.{model.name}"] += 1
             if context is not None:
-                self._started[id(context)] = time.perf_counter()
+                self._started[id(context)] = (time.perf_counter(), time.thread_time())
 
     def after(self, context: Any = None, **_: Any) -> None:
         started = self._started.pop(id(context), None) if context is not None else None
         if started is not None:
-            self.seconds += time.perf_counter() - started
+            self.seconds += time.perf_counter() - started[0]
+            self.cpu_seconds += time.thread_time() - started[1]
 
     def reset(self) -> None:
         self.calls.clear()
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def total(self) -> int:
         return sum(self.calls.values())

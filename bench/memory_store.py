@@ -85,7 +85,7 @@ class MemoryQueues:
         self, queue: str, *, max_messages: int = 10, visibility: int = 900, wait: int = 0
     ) -> list[QueueMessage]:
         now = self._now()
-        out = []
+        out: list[QueueMessage] = []
         for m in list(self.queues[queue].values()):
             if len(out) >= max_messages:
                 break

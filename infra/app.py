@@ -1,13 +1,16 @@
 """``python -m infra.app``: synthesise the stack (what ``cdk synth``/``cdk deploy`` run).
 
 Context: ``publicBaseUrl`` (a custom domain for tracking links), ``retainData``
-(default true), ``bundleDependencies`` (default true; tests pass false)."""
+(default true), ``bundleDependencies`` (default true; tests pass false),
+``dispatchConcurrency`` (dispatch invocations started every minute and allowed at once,
+default 1) and ``dispatchLanes`` (sends in flight within one invocation, default 32)."""
 
 from __future__ import annotations
 
 from aws_cdk import App, Environment
 
 from infra import nag
+from infra.constructs.functions import DispatchScale
 from infra.stack import SendrailStack
 
 
@@ -19,6 +22,9 @@ def build(app: App) -> SendrailStack:
         bundle_dependencies=str(context("bundleDependencies") or "true").lower() != "false",
         public_base_url=context("publicBaseUrl"),
         retain_data=str(context("retainData") or "true").lower() != "false",
+        dispatch=DispatchScale.from_context(
+            context("dispatchConcurrency"), context("dispatchLanes")
+        ),
         env=Environment(account=context("account"), region=context("region")),
     )
     nag.check(app)

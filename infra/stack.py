@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.bundling import layer_code
 from infra.constructs.api import Api
-from infra.constructs.functions import ARCHITECTURE, RUNTIME, Functions
+from infra.constructs.functions import ARCHITECTURE, RUNTIME, DispatchScale, Functions
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.tables import Tables
@@ -29,10 +29,12 @@ class SendrailStack(Stack):
         bundle_dependencies: bool = True,
         public_base_url: str | None = None,
         retain_data: bool = True,
+        dispatch: DispatchScale | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, cid, **kwargs)  # type: ignore[arg-type]
         removal = RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY
+        dispatch = dispatch or DispatchScale()
         key = kms.Key(
             self,
             "Key",
@@ -95,6 +97,7 @@ class SendrailStack(Stack):
             signing_secret=signing,
             admin_key=admin_key,
             removal=removal,
+            scale=dispatch,
         )
         self.functions.use_oauth_clients(
             oauth_clients,
@@ -109,7 +112,7 @@ class SendrailStack(Stack):
         base_url = public_base_url or self.api.base_url()
         self.functions.set_public_base_url(base_url)
         self.feedback = self._ses_feedback(key, base_url)
-        Schedules(self, "Schedules", functions=functions)
+        Schedules(self, "Schedules", functions=functions, dispatchers=dispatch.concurrency)
         CfnOutput(
             self, "ApiUrl", value=self.api.rest.url, description="base URL of the sendrail API"
         )

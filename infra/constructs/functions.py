@@ -30,6 +30,33 @@ class FunctionSpec:
     uses_kms: bool
 
 
+@dataclass(frozen=True)
+class DispatchScale:
+    """How dispatch scales out: ``concurrency`` invocations are started every minute and
+    may run at once (reserved concurrency); each sends over ``lanes`` lanes. Invocations
+    share the work through SQS (each message goes to one receiver at a time), conditional
+    feed cursors, versioned limit writes and conditional claims."""
+
+    concurrency: int = 1
+    lanes: int = 32
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.concurrency <= 20:
+            raise ValueError("dispatchConcurrency must be between 1 and 20")
+        if not 1 <= self.lanes <= 256:
+            raise ValueError("dispatchLanes must be between 1 and 256")
+
+    @classmethod
+    def from_context(cls, concurrency: object, lanes: object) -> DispatchScale:
+        try:
+            return cls(
+                concurrency=int(str(concurrency)) if concurrency is not None else 1,
+                lanes=int(str(lanes)) if lanes is not None else 32,
+            )
+        except ValueError as exc:
+            raise ValueError(f"bad dispatch context: {exc}") from None
+
+
 SPECS = {
     "enqueue": FunctionSpec("enqueue", 29, 1024, uses_kms=True),
     "dispatch": FunctionSpec("dispatch", 90, 1024, uses_kms=True),
@@ -51,6 +78,7 @@ class Functions(Construct):
         signing_secret: secretsmanager.ISecret,
         admin_key: secretsmanager.ISecret,
         removal: RemovalPolicy,
+        scale: DispatchScale | None = None,
     ) -> None:
         super().__init__(scope, cid)
         common = {
@@ -62,6 +90,7 @@ class Functions(Construct):
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         self.by_name: dict[str, lambda_.Function] = {}
+        self.scale = scale or DispatchScale()
         for spec in SPECS.values():
             fn = lambda_.Function(
                 self,
@@ -73,6 +102,10 @@ class Functions(Construct):
                 layers=[layer],
                 timeout=Duration.seconds(spec.timeout),
                 memory_size=spec.memory,
+                # Dispatch: at most this many invocations at once (they share the queues).
+                reserved_concurrent_executions=self.scale.concurrency
+                if spec.name == "dispatch"
+                else None,
                 tracing=lambda_.Tracing.ACTIVE,
                 environment={
                     **common,
@@ -116,6 +149,7 @@ class Functions(Construct):
             queue.grant(enqueue, "sqs:GetQueueAttributes")
 
         # dispatch: reads the queues, writes recipients, counters and outcomes, sends mail.
+        dispatch.add_environment("SENDRAIL_LANES", str(self.scale.lanes))
         for name in ("main", "recipients", "limits", "stats"):
             t[name].grant_read_write_data(dispatch)
         t["suppressions"].grant_read_data(dispatch)
@@ -126,6 +160,13 @@ class Functions(Construct):
             if name.startswith("send-") and name.endswith("-dlq"):
                 queue.grant_send_messages(dispatch)
         key.grant(dispatch, "kms:Decrypt", "kms:GenerateDataKey")
+        dispatch.add_to_role_policy(
+            iam.PolicyStatement(
+                # The account's sending rate sets SES mailboxes' parallel connections.
+                actions=["ses:GetSendQuota"],
+                resources=["*"],
+            )
+        )
         dispatch.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

@@ -11,21 +11,34 @@ from sendrail.schedules import SCHEDULES
 
 
 class Schedules(Construct):
+    """One rule per schedule; dispatch gets one rule per concurrent dispatcher (each fires
+    one invocation a minute, with its slot number as input)."""
+
     def __init__(
-        self, scope: Construct, cid: str, *, functions: dict[str, lambda_.IFunction]
+        self,
+        scope: Construct,
+        cid: str,
+        *,
+        functions: dict[str, lambda_.IFunction],
+        dispatchers: int = 1,
     ) -> None:
         super().__init__(scope, cid)
         for schedule in SCHEDULES:
-            events.Rule(
-                self,
-                schedule.function.title().replace("_", ""),
-                description=f"fire {schedule.function} every {schedule.every_seconds} s",
-                schedule=events.Schedule.rate(Duration.seconds(schedule.every_seconds)),
-                targets=[
-                    targets.LambdaFunction(
-                        functions[schedule.function],
-                        retry_attempts=0,  # a missed run is replaced by the next one
-                        max_event_age=Duration.minutes(2),
-                    )
-                ],
-            )
+            name = schedule.function.title().replace("_", "")
+            slots = dispatchers if schedule.function == "dispatch" else 1
+            for slot in range(slots):
+                events.Rule(
+                    self,
+                    name if slot == 0 else f"{name}{slot}",
+                    description=f"fire {schedule.function} every {schedule.every_seconds} s"
+                    + (f" (dispatcher {slot + 1} of {slots})" if slots > 1 else ""),
+                    schedule=events.Schedule.rate(Duration.seconds(schedule.every_seconds)),
+                    targets=[
+                        targets.LambdaFunction(
+                            functions[schedule.function],
+                            event=events.RuleTargetInput.from_object({"slot": slot}),
+                            retry_attempts=0,  # a missed run is replaced by the next one
+                            max_event_age=Duration.minutes(2),
+                        )
+                    ],
+                )

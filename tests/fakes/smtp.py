@@ -8,7 +8,9 @@ Behaviours are chosen by the recipient's local part:
   the reply (the client cannot know whether it was queued);
 - ``slow-...``: the message is kept, then the reply waits ``slow_seconds`` (a window in
   which a test kills the client);
-anything else is accepted. ``auth_ok=False`` refuses every login (535)."""
+anything else is accepted. ``auth_ok=False`` refuses every login (535). ``data_delay``
+makes every DATA answer wait (a remote relay); ``peak`` and ``peak_by_sender`` record the
+most DATA commands in progress at once, in all and per MAIL FROM address."""
 
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ class ScriptedSmtp:
     delivered: list[Delivered] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     slow_started: threading.Event = field(default_factory=threading.Event)
+    data_delay: float = 0.0
+    peak: int = 0
+    peak_by_sender: Counter[str] = field(default_factory=Counter)
+    _active: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Any = None
 
@@ -69,6 +75,20 @@ class ScriptedSmtp:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        sender = str(envelope.mail_from or "").lower()
+        with self._lock:
+            self._active[sender] += 1
+            self.peak = max(self.peak, sum(self._active.values()))
+            self.peak_by_sender[sender] = max(self.peak_by_sender[sender], self._active[sender])
+        try:
+            if self.data_delay:
+                await asyncio.sleep(self.data_delay)
+            return await self._data(server, envelope)
+        finally:
+            with self._lock:
+                self._active[sender] -= 1
+
+    async def _data(self, server: Any, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         to = envelope.rcpt_tos[0].lower() if envelope.rcpt_tos else ""
         local = to.split("@", 1)[0]

@@ -173,6 +173,41 @@ def test_given_the_schedules_then_eventbridge_fires_dispatch_and_token_refresh(s
     assert sorted(rules) == sorted(expected[s.every_seconds] for s in SCHEDULES)
 
 
+def test_given_dispatch_concurrency_then_that_many_dispatchers_run_each_with_its_lanes(
+    tmp_path: Path,
+):
+    app = App(
+        context={
+            "bundleDependencies": "false",
+            "dispatchConcurrency": "3",
+            "dispatchLanes": "48",
+        },
+        outdir=str(tmp_path),
+    )
+    template = Template.from_stack(build(app))
+    dispatch = next(
+        (name, v)
+        for name, v in _resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == "functions.dispatch.handler.handler"
+    )
+    assert dispatch[1]["Properties"]["ReservedConcurrentExecutions"] == 3
+    assert dispatch[1]["Properties"]["Environment"]["Variables"]["SENDRAIL_LANES"] == "48"
+    fired = [
+        json.loads(t["Input"])["slot"]
+        for rule in _resources(template, "AWS::Events::Rule").values()
+        for t in rule["Properties"]["Targets"]
+        if dispatch[0] in json.dumps(t["Arn"])
+    ]
+    assert sorted(fired) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("bad", [{"dispatchConcurrency": "0"}, {"dispatchLanes": "lots"}])
+def test_given_bad_dispatch_context_then_synth_refuses_it(tmp_path: Path, bad: dict[str, str]):
+    app = App(context={"bundleDependencies": "false", **bad}, outdir=str(tmp_path))
+    with pytest.raises(ValueError, match="dispatch"):
+        build(app)
+
+
 def test_given_the_api_then_routes_reach_their_functions(synthesized):
     _, template, _ = synthesized
     template.resource_count_is("AWS::ApiGateway::RestApi", 1)

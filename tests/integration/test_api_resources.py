@@ -6,7 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 import time_machine
+from sendrail.errors import ValidationFailed
+from sendrail.services import mailboxes
+from sendrail.services.mailboxes import MailboxCreate
 from sendrail.storage import stats
 
 from tests.conftest import Api, run_dispatch, smtp_mailbox
@@ -48,6 +52,31 @@ def test_given_a_mailbox_then_patch_changes_limits_and_credentials_and_archive_k
     assert api.delete(f"/api/mailboxes/{box['id']}").body["status"] == "archived"
     assert api.patch(f"/api/mailboxes/{box['id']}", {"daily_limit": 1}).status == 409
     assert api.post(f"/api/mailboxes/{box['id']}/resume").status == 409
+
+
+def test_given_max_connections_then_smtp_and_ses_take_it_and_oauth_mailboxes_refuse_it(
+    api: Api, tenant
+):
+    relay = api.post("/api/mailboxes", smtp_mailbox(2525, max_connections=4))
+    assert relay.status == 201 and relay.body["max_connections"] == 4
+    plain = api.post("/api/mailboxes", smtp_mailbox(2525, email="one@example.com")).body
+    assert plain["max_connections"] is None  # the provider's default: one connection
+    ses = api.post("/api/mailboxes", {"provider": "ses", "email": "s@example.com"}).body
+    assert api.patch(f"/api/mailboxes/{ses['id']}", {"max_connections": 8}).status == 200
+    for bad in (0, 51, "many"):
+        reply = api.post("/api/mailboxes", smtp_mailbox(2525, max_connections=bad))
+        assert reply.status == 422 and "max_connections" in reply.raw
+    assert len(api.get("/api/mailboxes").body["items"]) == 3  # nothing half-written
+
+
+def test_given_an_oauth_mailbox_then_it_keeps_to_one_connection(deps, tenant):
+    with pytest.raises(ValidationFailed) as refused:
+        mailboxes.create(
+            deps,
+            tenant["id"],
+            MailboxCreate(provider="gmail", email="g@example.com", max_connections=2),
+        )
+    assert refused.value.details[0]["field"] == "max_connections"
 
 
 def test_given_sent_and_bounced_counters_then_mailbox_stats_report_days_and_rates(

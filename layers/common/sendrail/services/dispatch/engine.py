@@ -142,7 +142,8 @@ class Dispatcher:
                     fed_at = time.monotonic()
                     if fed:
                         dry_at -= DRY_PAUSE_SECONDS
-            results = lanes.collect(0 if took or fed else POLL_SECONDS)
+            busy = lanes.in_flight and not (took or fed)
+            results = lanes.collect(POLL_SECONDS if busy else 0)
             self._apply(results, lanes, placing=True)
             since_placed += len(results)
             # Waiting messages are placed again once lanes have room for a good share of
