@@ -3,8 +3,9 @@ after 250 ms (a remote SMTP relay over TLS; Gmail API and Graph calls take 300-9
 
 The ceiling is ``min(mailboxes, lanes) / latency``: each lane sends one message at a time.
 SMTP mailboxes go to a real SMTP server in a process of its own that answers DATA after
-the latency (bench/latency_smtp.py); Gmail and Outlook mailboxes go to the local fakes,
-driven by google-api-python-client and requests, answering after the same latency. The
+the latency (bench/latency_smtp.py); Gmail and Outlook mailboxes go to the local fakes in
+a process of their own (bench/fake_providers.py), driven by google-api-python-client and
+requests, answering after the same latency. The
 engine is the real Dispatcher (admission, reservation, claims, MIME, tracking, outcomes);
 the store is the in-memory implementation of its port (target: at least 0.75 of the
 ceiling at 20 and 50 mailboxes), then moto in this process (printed, with where the time
@@ -12,6 +13,7 @@ goes). Medians of a few runs."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -41,8 +43,6 @@ from sendrail.services.campaigns import CampaignCreate  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
 from sendrail.services.mailboxes import MailboxCreate  # noqa: E402
 from sendrail.services.personalise import personaliser  # noqa: E402
-from sendrail_local.outbox import Outbox  # noqa: E402
-from sendrail_local.provider_fakes import Fakes  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
 from bench.memory_store import MemoryStore  # noqa: E402
@@ -114,17 +114,20 @@ class Relay:
 
 
 def memory_store(
-    providers: list[Provider], port: int, fakes: Fakes | None
+    providers: list[Provider], port: int, issued: dict[str, str]
 ) -> tuple[MemoryStore, dict[str, str], int]:
     store = MemoryStore.on(SystemClock())
     tokens: dict[str, str] = {}
     tenant = "ten_bench"
+    counts: dict[Provider, int] = {}
     for i, provider in enumerate(providers):
+        n = counts[provider] = counts.get(provider, -1) + 1
+        email = {Provider.GMAIL: f"g{n}", Provider.OUTLOOK: f"o{n}"}.get(provider, f"m{i}")
         mailbox = Mailbox(
             id=f"mbx_{i:03d}",
             tenant_id=tenant,
             provider=provider,
-            email=f"m{i}@example.com",
+            email=f"{email}@example.com",
             smtp=SmtpSettings(host="127.0.0.1", port=port, security="none")
             if provider is Provider.SMTP
             else None,
@@ -132,8 +135,8 @@ def memory_store(
             updated_at=START,
         )
         store.mailboxes.create(mailbox)
-        if fakes is not None and provider is not Provider.SMTP:
-            tokens[mailbox.id] = fakes.state.issue(provider.value, mailbox.email)["access_token"]
+        if provider is not Provider.SMTP:
+            tokens[mailbox.id] = issued[mailbox.email]
     campaign = store.campaigns.create(
         Campaign(
             id="cmp_bench",
@@ -176,15 +179,15 @@ def timed(run: Callable[[], Any]) -> tuple[Any, float]:
     return report, time.perf_counter() - started
 
 
-def on_memory(providers: list[Provider], port: int, fakes: Fakes | None) -> float:
-    store, tokens, total = memory_store(providers, port, fakes)
+def on_memory(providers: list[Provider], port: int, fakes: dict[str, Any] | None) -> float:
+    store, tokens, total = memory_store(providers, port, fakes["tokens"] if fakes else {})
     config = ProviderConfig(smtp_timeout=10)
     if fakes is not None:
         config = ProviderConfig(
             smtp_timeout=10,
-            gmail_api_root=f"{fakes.google_base}/",
-            graph_api_root=f"{fakes.microsoft_base}/v1.0",
-            ca_bundle=fakes.ca_file,
+            gmail_api_root=f"{fakes['google']}/",
+            graph_api_root=f"{fakes['microsoft']}/v1.0",
+            ca_bundle=fakes["ca_file"],
         )
     dispatcher = Dispatcher(
         store,
@@ -265,19 +268,27 @@ def main() -> None:
         taken, peak = relay.stop()
     print(f"  the relay took {taken} messages, at most {peak} DATA commands at once")
 
-    fakes = Fakes(SystemClock(), Outbox(SystemClock()))
-    fakes.state.send_latency = LATENCY
-    fakes.start()
+    gmail = outlook = 10
+    fakes = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_providers", str(LATENCY), str(gmail), str(outlook)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        mixed = [Provider.GMAIL] * 10 + [Provider.OUTLOOK] * 10
-        rate = statistics.median(on_memory(mixed, 0, fakes) for _ in range(RUNS))
+        assert fakes.stdout is not None
+        info = json.loads(fakes.stdout.readline())
+        mixed = [Provider.GMAIL] * gmail + [Provider.OUTLOOK] * outlook
+        rate = statistics.median(on_memory(mixed, 0, info) for _ in range(RUNS))
         ceiling = min(len(mixed), LANES) / LATENCY
         print(
-            f"Gmail API + Graph fakes, 10 + 10 mailboxes, in-memory store: {rate:.1f} emails/s"
-            f" of a {ceiling:.0f}/s ceiling ({rate / ceiling:.2f})"
+            f"Gmail API + Graph fakes (their own process), {gmail} + {outlook} mailboxes,"
+            f" in-memory store: {rate:.1f} emails/s of a {ceiling:.0f}/s ceiling"
+            f" ({rate / ceiling:.2f})"
         )
     finally:
-        fakes.stop()
+        fakes.communicate(timeout=30)
 
     relay = Relay()
     try:

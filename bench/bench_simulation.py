@@ -119,6 +119,8 @@ def main() -> None:
         Dispatcher(store, DispatchOptions(), senders=senders).run(lambda: 3600.0)
         runs += 1
         clock.advance(60)
+    clock.advance(60)  # the next run sees nothing left and completes the campaign
+    Dispatcher(store, DispatchOptions(), senders=senders).run(lambda: 3600.0)
     elapsed = time.perf_counter() - started
 
     last = max(t for t, _, _ in sent)

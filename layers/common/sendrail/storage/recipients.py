@@ -19,6 +19,10 @@ from sendrail.storage.codec import get_or_none, is_conditional_failure
 from sendrail.storage.tables import RecipientItem
 
 LEASE_SHARD = "L"
+_CLAIM = (
+    "SET #status = :sending, mailbox_id = :mailbox, message_id = :message,"
+    " lease_shard = :shard, lease_until = :lease, updated_at = :now ADD attempts :one"
+)
 
 
 def _client() -> Any:
@@ -206,26 +210,33 @@ class RecipientRepo:
         now: datetime,
         allow_from: RecipientStatus = RecipientStatus.QUEUED,
     ) -> Recipient | None:
-        """``queued`` -> ``sending`` for one dispatcher; None if not queued any more."""
-        item = RecipientItem(campaign_id, email)
+        """``queued`` -> ``sending`` for one dispatcher; None if not queued any more.
+
+        The hot path (one per email): one UpdateItem with a constant expression through
+        the client pynamodb uses, returning the claimed item."""
+        client = _client()
         try:
-            item.update(
-                actions=[
-                    RecipientItem.status.set(RecipientStatus.SENDING.value),
-                    RecipientItem.mailbox_id.set(mailbox_id),
-                    RecipientItem.message_id.set(message_id),
-                    RecipientItem.attempts.add(1),
-                    RecipientItem.lease_shard.set(LEASE_SHARD),
-                    RecipientItem.lease_until.set(lease_until.timestamp()),
-                    RecipientItem.updated_at.set(now),
-                ],
-                condition=RecipientItem.status == allow_from.value,
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return None
-            raise
-        return from_item(item)
+            claimed = client.update_item(
+                TableName=RecipientItem.Meta.table_name,
+                Key={"campaign_id": {"S": campaign_id}, "email": {"S": email}},
+                UpdateExpression=_CLAIM,
+                ConditionExpression="#status = :from",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":from": {"S": allow_from.value},
+                    ":sending": {"S": RecipientStatus.SENDING.value},
+                    ":mailbox": {"S": mailbox_id},
+                    ":message": {"S": message_id},
+                    ":shard": {"S": LEASE_SHARD},
+                    ":lease": {"N": repr(lease_until.timestamp())},
+                    ":now": {"S": _when(now)},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        return from_item(RecipientItem.from_raw_data(claimed))
 
     def finish_many(self, recipients: Iterable[Recipient]) -> None:
         """Write the outcome of claimed recipients (we hold their claim: blind batch put)."""
