@@ -7,6 +7,10 @@ default 1) and ``dispatchLanes`` (sends in flight within one invocation, default
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 from aws_cdk import App, Environment
 
 from infra import nag
@@ -33,9 +37,12 @@ def build(app: App) -> SendrailStack:
 
 
 def main() -> None:
-    app = App()
-    build(app)
-    app.synth()
+    # Into cdk.out/, as ``cdk synth`` does (the CDK CLI names its own directory).
+    app = App(outdir=os.environ.get("CDK_OUTDIR") or "cdk.out")
+    stack = build(app)
+    assembly = app.synth()
+    template = Path(assembly.directory) / stack.template_file
+    print(f"synthesized {stack.stack_name} into {template}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -295,3 +295,25 @@ def test_given_cdk_nag_then_nothing_is_violated_and_every_acknowledgement_is_use
     used = {v["acknowledgedId"] for v in nag["suppressedViolations"]}
     assert used == set(ACCEPTED), f"stale acknowledgements: {set(ACCEPTED) - used}"
     assert all(len(reason) > 40 for reason in ACCEPTED.values())
+
+
+def test_given_make_synth_then_the_template_lands_in_cdk_out():
+    """The README's command, without dependency bundling (context as the CDK CLI passes it)."""
+    root = Path(__file__).resolve().parents[2]
+    template = root / "cdk.out" / "Sendrail.template.json"
+    template.unlink(missing_ok=True)
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"bundleDependencies": "false"})}
+    env.pop("CDK_OUTDIR", None)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "synth"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert template.is_file()
+    assert "ApiUrl" in json.loads(template.read_text())["Outputs"]
+    assert f"into {template.relative_to(root)}" in done.stderr

@@ -40,6 +40,12 @@ def test_given_weekdays_only_then_weekend_waits_for_monday():
     assert w.next_open(saturday) == at("2026-11-30T09:00:00+00:00")
 
 
+def test_given_days_null_or_left_out_then_every_day():
+    every = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    assert Window(start="09:00", end="17:00", days=None).days == every
+    assert Window(start="09:00", end="17:00").days == every
+
+
 def test_given_days_as_iso_numbers_then_they_become_names():
     assert Window(start="09:00", end="17:00", days=[1, 7]).days == ["mon", "sun"]
 

@@ -18,7 +18,15 @@ def normalize(address: str) -> str:
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
 
     try:
-        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=True)
+        # ``test_environment``: addresses at ``.test`` names (RFC 6761) are accepted, as
+        # that RFC asks; the other special-use names (localhost, invalid, onion, ...) stay
+        # refused: no mail can reach them.
+        result = validate_email(
+            address.strip(),
+            check_deliverability=False,
+            allow_smtputf8=True,
+            test_environment=True,
+        )
     except EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from exc
     return result.normalized.lower()

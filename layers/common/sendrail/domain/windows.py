@@ -44,6 +44,8 @@ class Window(BaseModel):
     @field_validator("days", mode="before")
     @classmethod
     def _day_names(cls, value: Any) -> Any:
+        if value is None:  # like leaving it out: every day
+            return list(DAY_NAMES)
         if not isinstance(value, list):
             return value
         out: list[str] = []
