@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -52,12 +53,18 @@ def _parts(message: EmailMessage) -> tuple[str, str]:
     return html, text
 
 
+MailboxOf = Callable[[str, str], "str | None"]  # (Message-ID, recipient) -> mailbox id
+
+
 class Outbox:
-    def __init__(self, clock: Clock) -> None:
+    """``mailbox_of`` names the mailbox that sent a message (the local stack looks up the
+    recipient its Message-ID names: dispatch records the mailbox when it claims)."""
+
+    def __init__(self, clock: Clock, mailbox_of: MailboxOf | None = None) -> None:
         self._clock = clock
         self._items: list[Received] = []
         self._lock = threading.Lock()
-        self._mailbox_by_address: dict[str, str] = {}
+        self._mailbox_of = mailbox_of
 
     def record_raw(
         self,
@@ -72,13 +79,17 @@ class Outbox:
         assert isinstance(message, EmailMessage)
         html, text = _parts(message)
         headers = {name: str(value).strip() for name, value in message.items()}
+        message_id = str(message.get("Message-ID", ""))
         for rcpt in envelope_to or [str(message.get("To", ""))]:
+            sent_by = mailbox_id
+            if sent_by is None and self._mailbox_of is not None and message_id:
+                sent_by = self._mailbox_of(message_id, rcpt.lower())
             item = Received(
                 to=rcpt.lower(),
                 sender=envelope_from,
-                mailbox_id=mailbox_id,
+                mailbox_id=sent_by,
                 subject=str(message.get("Subject", "")),
-                message_id=str(message.get("Message-ID", "")),
+                message_id=message_id,
                 headers=headers,
                 html=html,
                 text=text,

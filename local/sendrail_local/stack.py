@@ -63,7 +63,7 @@ class LocalStack:
         self.world = threading.RLock()
         self.clock = LocalClock(config.virtual_start)
         self.aws = EmbeddedAws()
-        self.outbox = Outbox(self.clock)
+        self.outbox = Outbox(self.clock, mailbox_of=self._mailbox_of)
         self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
         self.fakes = Fakes(self.clock, self.outbox, config.host)
         self.functions = Functions()
@@ -96,6 +96,19 @@ class LocalStack:
                 **self.fakes.env(),
             }
         )
+
+    @staticmethod
+    def _mailbox_of(message_id: str, to: str) -> str | None:
+        """The mailbox that sent ``message_id`` to ``to``: its Message-ID names the
+        campaign (``<campaign.digest@domain>``), whose recipient records the mailbox."""
+        from functions.enqueue.wiring import deps  # noqa: PLC0415 - after the environment
+
+        local = message_id.strip().strip("<>").split("@", 1)[0]
+        campaign_id = local.rsplit(".", 1)[0]
+        if not campaign_id or campaign_id == local:
+            return None
+        recipient = deps().recipients.get(campaign_id, to)
+        return recipient.mailbox_id if recipient is not None else None
 
     def _bootstrap(self) -> None:
         from sendrail.services import auth  # noqa: PLC0415

@@ -80,3 +80,4 @@ def test_given_the_local_stack_then_an_oauth_mailbox_connects_and_sends(local: S
     received = api.get("/_local/outbox", token="")[1]["items"]
     mine = [m for m in received if m["subject"] == f"via {provider}"]
     assert sorted(m["to"] for m in mine) == sorted(r["email"] for r in rows)
+    assert {m["mailbox_id"] for m in mine} == {mailbox["id"]}

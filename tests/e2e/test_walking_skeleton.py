@@ -58,6 +58,7 @@ def test_given_the_stack_when_a_campaign_runs_then_it_completes_within_the_daily
     outbox = http.get("/_local/outbox", token="")[1]["items"]
     assert len(outbox) == 2
     assert all(item["from"] == "news@example.com" for item in outbox)
+    assert {item["mailbox_id"] for item in outbox} == {mailbox["id"]}  # who sent it
     first = http.get("/_local/outbox?to=ann@example.org", token="")[1]["items"]
     assert [i["subject"] for i in first] in ([], ["Hello Ann"])
 
