@@ -343,6 +343,16 @@ _PRECHECKS: dict[str, Precheck] = {
 }
 
 
+def _check_inputs(meter: Meter, values: Iterable[Any]) -> None:
+    """Nothing handed to a step may be longer, as text, than a value may be."""
+    limit = meter.max_value
+    for given in values:
+        kind = type(given)
+        if kind is int or (kind is str and len(given) <= limit):
+            continue  # the common cases, without a call
+        meter.fits(weight(given, limit))
+
+
 def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """Filter ``func`` held to the budget (and, taking the context, never folded at
     compile time)."""
@@ -352,19 +362,20 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @pass_context
     def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
         meter = current()
-        meter.fits(weight(value, meter.max_value))
-        for given in (*args, *kwargs.values()):
-            meter.fits(weight(given, meter.max_value))
+        _check_inputs(meter, (value, *args, *kwargs.values()))
         if precheck is not None:
             value = precheck(meter, value, args, kwargs)
-        if passes == "context":
-            result = func(context, value, *args, **kwargs)
+        if passes is None:
+            result = func(value, *args, **kwargs)
         elif passes == "eval_context":
             result = func(context.eval_ctx, value, *args, **kwargs)
         elif passes == "environment":
             result = func(context.environment, value, *args, **kwargs)
         else:
-            result = func(value, *args, **kwargs)
+            result = func(context, value, *args, **kwargs)
+        if type(result) is str:
+            meter.spend(len(result))
+            return result
         return produced(meter, result)
 
     return guarded

@@ -74,6 +74,8 @@ def browser_url(href: str) -> str:
     parser does both), then any other control, space or non-ASCII character
     percent-encoded (UTF-8). So ``https://x/&#13;&#10;Set-Cookie:...`` can never put a
     line break in a redirect."""
+    if is_safe_location(href):
+        return href  # the usual link: nothing to clean
     cleaned = href.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
     return quote(cleaned, safe=_PRINTABLE)
 
@@ -93,10 +95,12 @@ class _Anchors(HTMLParser):
 
 
 def _offsets(document: str) -> list[int]:
+    """Where each line of ``document`` starts (HTMLParser counts lines with ``\\n``)."""
     starts = [0]
-    for index, char in enumerate(document):
-        if char == "\n":
-            starts.append(index + 1)
+    at = document.find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = document.find("\n", at + 1)
     return starts
 
 
@@ -136,7 +140,7 @@ def rewrite_links(document: str, replace: Any) -> str:
         if href is None:
             continue
         value_start, value_end, raw = href
-        url = browser_url(html.unescape(raw))
+        url = browser_url(html.unescape(raw) if "&" in raw else raw)
         if not is_trackable(url):
             continue
         new = replace(url)
