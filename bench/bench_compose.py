@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("layers/common", ".")]
 
+from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 from sendrail.domain.compose import compose  # noqa: E402
 from sendrail.domain.models import (  # noqa: E402
     Campaign,
@@ -138,8 +139,6 @@ def per_email_us(camp: Campaign, people: list[Recipient]) -> float:
 
 def plain_renders_us(people: list[Recipient]) -> tuple[float, float]:
     """(our render, a plain Jinja2 sandbox) for subject + HTML, per email."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
     plain_html = ImmutableSandboxedEnvironment(autoescape=True).from_string(HTML)
     plain_subject = ImmutableSandboxedEnvironment().from_string(SUBJECT)
     datas = [{**p.data, "email": p.email, "unsubscribe_url": BASE} for p in people]

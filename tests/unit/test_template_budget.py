@@ -116,12 +116,23 @@ def test_given_the_issue_examples_then_the_messages_say_what_went_over():
         )
 
 
-def test_given_exponential_macro_recursion_then_the_deadline_stops_it():
-    source = (
-        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}"
-    )
+EXPONENTIAL = (
+    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(depth) }}"
+)
+
+
+def test_given_exponential_macro_recursion_from_data_then_its_calls_are_counted():
+    templates.check(EXPONENTIAL)  # nothing to refuse without data: depth is blank
+    assert templates.render(EXPONENTIAL, {"depth": 3}) == ""
     with pytest.raises(BudgetExceeded) as info:
-        templates.render(source, {}, budget=Budget(seconds=0.05))
+        templates.render(EXPONENTIAL, {"depth": 60})
+    assert info.value.limit == "calls"
+    assert str(info.value) == "over budget: made more than 100,000 calls"
+
+
+def test_given_work_with_no_end_then_the_deadline_stops_it():
+    with pytest.raises(BudgetExceeded) as info:
+        templates.render(EXPONENTIAL, {"depth": 60}, budget=Budget(seconds=0.05, calls=10**12))
     assert info.value.limit == "seconds"
     assert str(info.value) == "over budget: took longer than 0.05 s"
 

@@ -29,8 +29,8 @@ class TemplateError(ValueError):
 
 class BudgetExceeded(TemplateError):
     """A compile or render went over its :class:`Budget`; ``limit`` names the field of the
-    budget (``seconds``, ``output``, ``work``, ``iterations``, ``int_bits``, ``width``,
-    ``tokens``)."""
+    budget (``seconds``, ``output``, ``work``, ``iterations``, ``calls``, ``int_bits``,
+    ``width``, ``tokens``)."""
 
     def __init__(self, message: str, *, limit: str) -> None:
         super().__init__(message)
@@ -43,6 +43,7 @@ class Budget:
     output: int = 1_000_000  # characters a render may produce; also the largest value
     work: int = 8_000_000  # characters built along the way (intermediate text included)
     iterations: int = 100_000  # loop iterations of one render, nested loops included
+    calls: int = 100_000  # calls of macros, methods and functions in one render
     int_bits: int = 256  # the largest number arithmetic may make or take
     width: int = 1_000  # the largest width or precision in a format
     tokens: int = 20_000  # tokens in a template's tags and text (bounds compile time)
@@ -63,7 +64,16 @@ class Meter:
     an iterator, tokens), not at every step: straight-line code is bounded by its length,
     and every single step by the size checks."""
 
-    __slots__ = ("budget", "deadline", "iterations", "max_value", "max_work", "tokens", "work")
+    __slots__ = (
+        "budget",
+        "calls",
+        "deadline",
+        "iterations",
+        "max_value",
+        "max_work",
+        "tokens",
+        "work",
+    )
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
@@ -72,6 +82,7 @@ class Meter:
         self.max_work = budget.work
         self.work = 0
         self.iterations = 0
+        self.calls = 0
         self.tokens = 0
 
     def tick(self) -> None:
@@ -102,6 +113,13 @@ class Meter:
         if self.iterations > self.budget.iterations:
             raise _over(f"loops ran more than {self.budget.iterations:,} times", "iterations")
         self.spend(body)
+        self.tick()
+
+    def call(self) -> None:
+        """One more call of a macro, method or function."""
+        self.calls += 1
+        if self.calls > self.budget.calls:
+            raise _over(f"made more than {self.budget.calls:,} calls", "calls")
         self.tick()
 
     def too_much_output(self) -> BudgetExceeded:

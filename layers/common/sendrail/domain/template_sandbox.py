@@ -362,7 +362,8 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @pass_context
     def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
         meter = current()
-        _check_inputs(meter, (value, *args, *kwargs.values()))
+        if args or kwargs or type(value) is not str or len(value) > meter.max_value:
+            _check_inputs(meter, (value, *args, *kwargs.values()))
         if precheck is not None:
             value = precheck(meter, value, args, kwargs)
         if passes is None:
@@ -506,7 +507,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         meter = current()
-        meter.tick()
+        meter.call()
         if isinstance(obj, LoopContext) and args:  # loop(children) in a recursive loop
             body = getattr(getattr(obj, "_iterable", None), "body", 0)
             args = (_Loop(args[0], body), *args[1:])
