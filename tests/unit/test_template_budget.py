@@ -12,6 +12,8 @@ from sendrail.domain.template_sandbox import Sandbox
 from sendrail.domain.templates import Budget, BudgetExceeded, TemplateError
 
 BIG = "{% set s = 'x'|center(900000) %}"  # one value just under the 1,000,000 budget
+# The same limits, with time enough that a busy machine never decides which one is met.
+ROOMY = Budget(seconds=120)
 NESTED = "{% for i in range(100000) %}{% for j in range(40) %}.{% endfor %}{% endfor %}"
 
 # (template, the budget field it breaks): each is refused by ``check``, at save time.
@@ -94,7 +96,7 @@ ATTACKS = [
 @pytest.mark.parametrize(("source", "limit"), ATTACKS, ids=range(len(ATTACKS)))
 def test_given_a_hostile_template_then_saving_it_is_refused_by_its_budget(source, limit):
     with pytest.raises(BudgetExceeded) as info:
-        templates.check(source)
+        templates.check(source, budget=ROOMY)
     assert info.value.limit == limit
     assert str(info.value).startswith("over budget: ")
 
@@ -102,17 +104,18 @@ def test_given_a_hostile_template_then_saving_it_is_refused_by_its_budget(source
 @pytest.mark.parametrize(("source", "limit"), ATTACKS[:12], ids=range(12))
 def test_given_a_hostile_template_then_rendering_it_fails_with_the_same_reason(source, limit):
     with pytest.raises(BudgetExceeded) as info:
-        templates.render(source, {"first_name": "Ann"}, html=True)
+        templates.render(source, {"first_name": "Ann"}, html=True, budget=ROOMY)
     assert info.value.limit == limit
 
 
 def test_given_the_issue_examples_then_the_messages_say_what_went_over():
     with pytest.raises(BudgetExceeded, match="a number larger than 256 bits"):
-        templates.check("Hi {{ (7 ** 8000000) % 10 }}")
+        templates.check("Hi {{ (7 ** 8000000) % 10 }}", budget=ROOMY)
     with pytest.raises(BudgetExceeded, match="loops ran more than 100,000 times"):
         templates.render(
             "{% for i in range(100000) %}{% for j in range(40) %}{{ i }}{% endfor %}{% endfor %}",
             {},
+            budget=ROOMY,
         )
 
 
@@ -125,7 +128,7 @@ def test_given_exponential_macro_recursion_from_data_then_its_calls_are_counted(
     templates.check(EXPONENTIAL)  # nothing to refuse without data: depth is blank
     assert templates.render(EXPONENTIAL, {"depth": 3}) == ""
     with pytest.raises(BudgetExceeded) as info:
-        templates.render(EXPONENTIAL, {"depth": 60})
+        templates.render(EXPONENTIAL, {"depth": 60}, budget=ROOMY)
     assert info.value.limit == "calls"
     assert str(info.value) == "over budget: made more than 100,000 calls"
 
@@ -155,7 +158,7 @@ def test_given_recursive_loops_then_their_inner_iterations_are_counted_too():
         "{% endif %}{% endfor %}"
     )
     with pytest.raises(BudgetExceeded) as info:
-        templates.render(source, {"items": list(range(100))})
+        templates.render(source, {"items": list(range(100))}, budget=ROOMY)
     assert info.value.limit == "iterations"
 
 
@@ -240,7 +243,7 @@ def test_given_renders_in_several_threads_then_budgets_do_not_mix():
     def render(source: str) -> None:
         for _ in range(20):
             try:
-                out: object = templates.render(source, data)
+                out: object = templates.render(source, data, budget=ROOMY)
             except BudgetExceeded as exc:
                 out = exc.limit
             with lock:
