@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sendrail.domain.tracking import is_safe_location
 from sendrail.http_errors import error_response
 from sendrail.observability import logger, metrics, tracer
 from sendrail.services import bounces, sns, tracking
@@ -34,7 +35,7 @@ def _html(status: int, body: str) -> Response[str]:
         status_code=status,
         content_type="text/html; charset=utf-8",
         body=body,
-        headers={**NO_STORE, "X-Robots-Tag": "noindex"},
+        headers={**NO_STORE, **pages.SECURITY_HEADERS, "X-Robots-Tag": "noindex"},
     )
 
 
@@ -42,7 +43,12 @@ def _html(status: int, body: str) -> Response[str]:
 def open_pixel(token: str) -> Response[bytes]:
     agent, ip = _client()
     tracking.record_open(deps(), token, agent, ip)  # a bad token still gets the GIF
-    return Response(status_code=200, content_type="image/gif", body=PIXEL, headers=NO_STORE)
+    return Response(
+        status_code=200,
+        content_type="image/gif",
+        body=PIXEL,
+        headers={**NO_STORE, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @app.get(
@@ -51,7 +57,7 @@ def open_pixel(token: str) -> Response[bytes]:
 def click(token: str) -> Response[str]:
     agent, ip = _client()
     url = tracking.record_click(deps(), token, agent, ip)
-    if url is None:
+    if url is None or not is_safe_location(url):  # a Location never carries a line break
         return _html(404, pages.not_found())
     return Response(status_code=302, body="", headers={"Location": url, **NO_STORE})
 

@@ -1,71 +1,77 @@
-"""Merge tags: ``{{ first_name }}`` rendered by Jinja2's sandbox. An unknown tag renders
-empty; a template that does not parse is rejected when the campaign is saved."""
+"""Merge tags: ``{{ first_name }}``, filters, conditionals and loops over the recipient's
+data, rendered by Jinja2's sandbox (``template_sandbox``). An unknown tag renders empty.
+
+Every compile and render is held to a :class:`Budget` (time, output, work, loop
+iterations, number size): over it, :class:`BudgetExceeded` (a :class:`TemplateError`).
+A template that does not compile, or that goes over budget even without recipient data,
+is refused when the campaign is saved; one that goes over for a recipient fails that
+recipient at send time."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sendrail.domain.template_budget import DEFAULT, Budget, BudgetExceeded, TemplateError
+
 if TYPE_CHECKING:
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2 import Template
 
 # Jinja2 is imported on first use: a dispatch run with nothing to send never renders.
 
-
-class TemplateError(ValueError):
-    def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-@lru_cache(maxsize=2)
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    from jinja2 import Undefined  # noqa: PLC0415
-    from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: PLC0415
-
-    class Blank(Undefined):
-        """Unknown tags and attributes of unknown tags render as an empty string."""
-
-        def __getattr__(self, name: str) -> Blank:
-            if name[:2] == "__":
-                raise AttributeError(name)
-            return self
-
-        def __getitem__(self, key: Any) -> Blank:  # type: ignore[override]
-            return self
-
-        def __str__(self) -> str:
-            return ""
-
-        def __iter__(self) -> Any:
-            return iter(())
-
-        def __bool__(self) -> bool:
-            return False
-
-    return ImmutableSandboxedEnvironment(undefined=Blank, autoescape=autoescape)
+__all__ = ["DEFAULT", "Budget", "BudgetExceeded", "TemplateError", "check", "render"]
 
 
 @lru_cache(maxsize=512)
-def _compile(source: str, autoescape: bool) -> Any:
-    from jinja2 import TemplateSyntaxError  # noqa: PLC0415
+def _compiled(source: str, autoescape: bool, budget: Budget) -> Template | TemplateError:
+    """The compiled template, or why it does not compile (kept too: a bad template is
+    not compiled again for every recipient)."""
+    from sendrail.domain.template_sandbox import compile_template  # noqa: PLC0415
 
     try:
-        return _environment(autoescape).from_string(source)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(f"line {exc.lineno}: {exc.message}", line=exc.lineno) from exc
+        return compile_template(source, autoescape, budget)
+    except BudgetExceeded as exc:
+        if exc.limit == "seconds":
+            raise  # a busy machine, maybe: not kept (lru_cache keeps no exception)
+        return exc
+    except TemplateError as exc:
+        return exc
 
 
-def check(source: str) -> None:
-    """Raise :class:`TemplateError` when ``source`` does not parse."""
-    _compile(source, False)
+def _template(source: str, autoescape: bool, budget: Budget) -> Template:
+    compiled = _compiled(source, autoescape, budget)
+    if isinstance(compiled, TemplateError):
+        raise compiled
+    return compiled
 
 
-def render(source: str, data: dict[str, Any], *, html: bool = False) -> str:
+def render(
+    source: str, data: dict[str, Any], *, html: bool = False, budget: Budget = DEFAULT
+) -> str:
     """Render with the recipient's data; in HTML, values are escaped."""
+    from sendrail.domain.template_sandbox import render_template  # noqa: PLC0415
+
+    template = _template(source, html, budget)
     try:
-        return str(_compile(source, html).render(**data))
+        return render_template(template, data, budget)
     except TemplateError:
         raise
+    except RecursionError as exc:
+        raise TemplateError("nested too deeply (recursion)") from exc
     except Exception as exc:
+        # Whatever the template did wrong with this recipient's data (a type error, a
+        # division by zero, the sandbox refusing an attribute): that recipient fails.
         raise TemplateError(f"template failed to render: {type(exc).__name__}") from exc
+
+
+def check(source: str, *, budget: Budget = DEFAULT) -> None:
+    """Raise :class:`TemplateError` when ``source`` does not compile, or goes over budget
+    when rendered with no recipient data (``{{ 9 ** 9 ** 9 }}``, a loop over
+    ``range(100000)`` inside another): such a template could never be sent."""
+    _template(source, False, budget)
+    try:
+        render(source, {}, budget=budget)
+    except BudgetExceeded:
+        raise
+    except TemplateError:
+        pass  # it may need recipient data to render: judged per recipient at send time

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote
 
 from sendrail.domain.signing import SignatureError, sign, verify
 
@@ -51,11 +52,32 @@ def read(key: bytes, purpose: str, value: str) -> Target | None:
     return Target(t, c, e, u)
 
 
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII, no space
+_C0_OR_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
+def is_safe_location(url: str) -> bool:
+    """Printable ASCII only: nothing that could end or split a ``Location`` header."""
+    return bool(url) and url.isascii() and url.isprintable() and " " not in url
+
+
 def is_trackable(url: str) -> bool:
-    """Only absolute http(s) links are rewritten (never mailto:, tel:, anchors, merge-tag
-    leftovers); and only those are ever redirected to."""
-    lowered = url.strip().lower()
-    return lowered.startswith(("http://", "https://")) and " " not in url.strip()
+    """Only absolute http(s) links in printable ASCII are rewritten (never mailto:, tel:,
+    anchors); and only those are ever redirected to."""
+    return url[:8].lower().startswith(("http://", "https://")) and is_safe_location(url)
+
+
+def browser_url(href: str) -> str:
+    """``href`` (decoded) as a browser follows it, in printable ASCII: leading and trailing
+    controls and spaces dropped, tabs and line breaks inside removed (the WHATWG URL
+    parser does both), then any other control, space or non-ASCII character
+    percent-encoded (UTF-8). So ``https://x/&#13;&#10;Set-Cookie:...`` can never put a
+    line break in a redirect."""
+    if is_safe_location(href):
+        return href  # the usual link: nothing to clean
+    cleaned = href.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
+    return quote(cleaned, safe=_PRINTABLE)
 
 
 class _Anchors(HTMLParser):
@@ -73,10 +95,12 @@ class _Anchors(HTMLParser):
 
 
 def _offsets(document: str) -> list[int]:
+    """Where each line of ``document`` starts (HTMLParser counts lines with ``\\n``)."""
     starts = [0]
-    for index, char in enumerate(document):
-        if char == "\n":
-            starts.append(index + 1)
+    at = document.find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = document.find("\n", at + 1)
     return starts
 
 
@@ -116,10 +140,10 @@ def rewrite_links(document: str, replace: Any) -> str:
         if href is None:
             continue
         value_start, value_end, raw = href
-        original = html.unescape(raw)
-        if not is_trackable(original):
+        url = browser_url(html.unescape(raw) if "&" in raw else raw)
+        if not is_trackable(url):
             continue
-        new = replace(original)
+        new = replace(url)
         if new is None:
             continue
         pieces.append(document[cursor : start + value_start])
