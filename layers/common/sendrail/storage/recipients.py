@@ -7,6 +7,7 @@ item, however many times it is uploaded or enqueued. Claims are conditional upda
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -160,23 +161,38 @@ class RecipientRepo:
     ) -> tuple[list[tuple[str, Any]], str | None, bool]:
         """Recipients still ``queued`` after ``cursor`` in key order, for feeding SQS, with
         the value of one data field if asked. Returns (items, new cursor, reached the end).
-        Reads at most ``limit`` items (queued or not) per call."""
-        attributes = ["email", "status"] + (["data"] if data_field else [])
-        result = RecipientItem.query(
-            campaign_id,
-            range_key_condition=RecipientItem.email > cursor if cursor else None,
-            limit=limit,
-            consistent_read=True,
-            attributes_to_get=attributes,
+        Reads at most ``limit`` items (queued or not): one Query through the client, only
+        the attributes needed (every recipient is read here once per feed)."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":campaign": {"S": campaign_id}}
+        condition = "campaign_id = :campaign"
+        if cursor:
+            condition += " AND email > :after"
+            values[":after"] = {"S": cursor}
+        projection = "email, #status"
+        if data_field:
+            projection += ", #data"
+            names["#data"] = "data"
+        page = _client().query(
+            TableName=RecipientItem.Meta.table_name,
+            KeyConditionExpression=condition,
+            ProjectionExpression=projection,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            Limit=limit,
+            ConsistentRead=True,
         )
         found: list[tuple[str, Any]] = []
         last = cursor
-        for item in result:
-            last = item.email
-            if item.status == RecipientStatus.QUEUED.value:
-                value = (item.data or {}).get(data_field) if data_field else None
-                found.append((item.email, value))
-        return found, last, result.last_evaluated_key is None
+        for item in page.get("Items", []):
+            last = item["email"]["S"]
+            if item["status"]["S"] == RecipientStatus.QUEUED.value:
+                value = None
+                if data_field and "S" in item.get("data", {}):
+                    data = json.loads(item["data"]["S"])
+                    value = data.get(data_field) if isinstance(data, dict) else None
+                found.append((last, value))
+        return found, last, "LastEvaluatedKey" not in page
 
     def delete_all(self, campaign_id: str) -> int:
         count = 0
