@@ -8,6 +8,7 @@ item, however many times it is uploaded or enqueued. Claims are conditional upda
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from sendrail.domain.models import Recipient, RecipientStatus
-from sendrail.storage.codec import get_or_none, is_conditional_failure
+from sendrail.storage.codec import is_conditional_failure
 from sendrail.storage.tables import RecipientItem
 
 LEASE_SHARD = "L"
@@ -37,59 +38,97 @@ def _when(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 
 
+_TEXTS = ("mailbox_id", "last_error", "message_id", "import_marker")
+_TIMES = (
+    "sent_at",
+    "opened_at",
+    "clicked_at",
+    "next_attempt_at",
+    "cleared_at",
+    "created_at",
+    "updated_at",
+)
+_PUT_ATTEMPTS = 8
+
+
+def to_raw(r: Recipient) -> dict[str, Any]:
+    """The stored item, in DynamoDB's attribute-value form: the one encoder of recipients
+    (what pynamodb's model would write: :func:`to_item` is built from it)."""
+    item: dict[str, Any] = {
+        "campaign_id": {"S": r.campaign_id},
+        "email": {"S": r.email},
+        "tenant_id": {"S": r.tenant_id},
+        "tenant_email": {"S": f"{r.tenant_id}#{r.email}"},
+        "status": {"S": r.status.value},
+        "attempts": {"N": str(r.attempts)},
+    }
+    if r.data:
+        item["data"] = {"S": json.dumps(r.data)}
+    for name in _TEXTS:
+        text = getattr(r, name)
+        if text is not None:
+            item[name] = {"S": text}
+    for name in _TIMES:
+        when = getattr(r, name)
+        if when is not None:
+            item[name] = {"S": _when(when)}
+    if r.status is RecipientStatus.SENDING:
+        item["lease_shard"] = {"S": LEASE_SHARD}
+        if r.lease_until is not None:
+            item["lease_until"] = {"N": json.dumps(r.lease_until.timestamp())}
+    return item
+
+
+def from_raw(item: dict[str, Any]) -> Recipient:
+    """A recipient from its stored item: the one decoder (values we wrote ourselves, so the
+    model is built without validating them again)."""
+    data = json.loads(item["data"]["S"]) if "data" in item else {}
+    lease = item.get("lease_until")
+    fields: dict[str, Any] = {
+        "campaign_id": item["campaign_id"]["S"],
+        "email": item["email"]["S"],
+        "tenant_id": item["tenant_id"]["S"],
+        "status": RecipientStatus(item["status"]["S"]),
+        "data": data if isinstance(data, dict) else {},
+        "attempts": int(item["attempts"]["N"]) if "attempts" in item else 0,
+        "lease_until": datetime.fromtimestamp(float(lease["N"]), UTC) if lease else None,
+    }
+    for name in _TEXTS:
+        fields[name] = item[name]["S"] if name in item else None
+    for name in _TIMES:
+        fields[name] = _parse_when(item[name]["S"]) if name in item else None
+    return Recipient.model_construct(**fields)
+
+
 def to_item(r: Recipient) -> RecipientItem:
-    return RecipientItem(
-        r.campaign_id,
-        r.email,
-        tenant_id=r.tenant_id,
-        tenant_email=f"{r.tenant_id}#{r.email}",
-        status=r.status.value,
-        data=r.data or None,
-        attempts=r.attempts,
-        mailbox_id=r.mailbox_id,
-        last_error=r.last_error,
-        message_id=r.message_id,
-        sent_at=r.sent_at,
-        opened_at=r.opened_at,
-        clicked_at=r.clicked_at,
-        next_attempt_at=r.next_attempt_at,
-        cleared_at=r.cleared_at,
-        import_marker=r.import_marker,
-        lease_shard=LEASE_SHARD if r.status is RecipientStatus.SENDING else None,
-        lease_until=r.lease_until.timestamp()
-        if r.lease_until and r.status is RecipientStatus.SENDING
-        else None,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
+    return RecipientItem.from_raw_data(to_raw(r))
 
 
 def from_item(item: RecipientItem) -> Recipient:
-    lease = (
-        datetime.fromtimestamp(float(item.lease_until), UTC)
-        if item.lease_until is not None
-        else None
-    )
-    return Recipient(
-        campaign_id=item.campaign_id,
-        email=item.email,
-        tenant_id=item.tenant_id,
-        status=RecipientStatus(item.status),
-        data=dict(item.data or {}),
-        attempts=int(item.attempts or 0),
-        mailbox_id=item.mailbox_id,
-        last_error=item.last_error,
-        message_id=item.message_id,
-        sent_at=item.sent_at,
-        opened_at=item.opened_at,
-        clicked_at=item.clicked_at,
-        lease_until=lease,
-        next_attempt_at=item.next_attempt_at,
-        cleared_at=item.cleared_at,
-        import_marker=item.import_marker,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-    )
+    return from_raw(item.serialize())
+
+
+def _parse_when(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _put_batches(items: Iterable[dict[str, Any]]) -> int:
+    """BatchWriteItem, 25 a call, again for what DynamoDB leaves unprocessed (backing off);
+    raises if some are still unwritten after a few tries."""
+    client = _client()
+    table = RecipientItem.Meta.table_name
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    for start in range(0, len(requests), 25):
+        chunk = requests[start : start + 25]
+        for attempt in range(_PUT_ATTEMPTS):
+            answer = client.batch_write_item(RequestItems={table: chunk})
+            chunk = answer.get("UnprocessedItems", {}).get(table, [])
+            if not chunk:
+                break
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        else:
+            raise RuntimeError(f"DynamoDB left {len(chunk)} recipient(s) unwritten")
+    return len(requests)
 
 
 class RecipientRepo:
@@ -116,16 +155,15 @@ class RecipientRepo:
 
     def put_many(self, recipients: Iterable[Recipient]) -> int:
         """Blind batch write (25 per call). Callers check :meth:`existing` first."""
-        count = 0
-        with RecipientItem.batch_write() as batch:
-            for r in recipients:
-                batch.save(to_item(r))
-                count += 1
-        return count
+        return _put_batches(to_raw(r) for r in recipients)
 
     def get(self, campaign_id: str, email: str) -> Recipient | None:
-        item = get_or_none(RecipientItem, campaign_id, email)
-        return from_item(item) if item else None
+        found = _client().get_item(
+            TableName=RecipientItem.Meta.table_name,
+            Key={"campaign_id": {"S": campaign_id}, "email": {"S": email}},
+            ConsistentRead=True,
+        )
+        return from_raw(found["Item"]) if "Item" in found else None
 
     def page(
         self,
@@ -252,7 +290,7 @@ class RecipientRepo:
             )["Attributes"]
         except client.exceptions.ConditionalCheckFailedException:
             return None
-        return from_item(RecipientItem.from_raw_data(claimed))
+        return from_raw(claimed)
 
     def finish_many(self, recipients: Iterable[Recipient]) -> None:
         """Write the outcome of claimed recipients (we hold their claim: blind batch put)."""
