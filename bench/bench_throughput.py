@@ -34,7 +34,7 @@ from bench.harness import METER, aws, median  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 EMAILS = 400
-RUNS = 3
+RUNS = 5
 TARGET = 0.8
 HTML = (
     "<html><body><h1>Hello {{ first_name }}</h1>"
@@ -118,13 +118,12 @@ def main() -> None:
     finally:
         sink.stop()
     wall = median([EMAILS / r[0] for r in results])
-    ours = median([EMAILS / (r[1] - r[2]) for r in results])
-    plain = median([EMAILS / r[4] for r in results])
     plain_wall = median([EMAILS / r[3] for r in results])
     per_email = median([(r[1] - r[2]) / EMAILS * 1000 for r in results])
     plain_per_email = median([r[4] / EMAILS * 1000 for r in results])
     moto_share = median([r[2] / r[1] for r in results])
-    ratio = ours / plain
+    # Each run pairs its own dispatch and smtplib figures (the machine's state alike).
+    ratio = median([(EMAILS / (r[1] - r[2])) / (EMAILS / r[4]) for r in results])
     print(f"{EMAILS} emails, {RUNS} runs (medians):")
     print(
         f"  plain smtplib, one connection:  {plain_per_email:.2f} ms CPU/email ({plain_wall:.0f}/s)"
@@ -133,7 +132,9 @@ def main() -> None:
         f"  one dispatch invocation:        {per_email:.2f} ms CPU/email without moto"
         f" ({wall:.0f}/s end to end, {moto_share:.0%} of its CPU in moto)"
     )
-    print(f"  ratio (smtplib CPU / dispatch CPU): {ratio:.2f}   (target >= {TARGET})")
+    print(
+        f"  ratio (smtplib CPU / dispatch CPU, median of runs): {ratio:.2f}   (target >= {TARGET})"
+    )
     print("  " + ("target met" if ratio >= TARGET else "SHORT of the target"))
     print("  note: smtplib sends pre-built messages; dispatch also renders, builds MIME, plans")
     print("  limits, claims and records outcomes for each message.")

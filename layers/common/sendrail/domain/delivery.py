@@ -85,11 +85,7 @@ def settle(
         update = {"status": RecipientStatus.QUEUED, "last_error": _error(error, claimed)}
     final = claimed.model_copy(update={**update, **common})
     # Before its claim the recipient was queued, with one attempt fewer.
-    before = counted(
-        claimed.model_copy(
-            update={"status": RecipientStatus.QUEUED, "attempts": max(0, claimed.attempts - 1)}
-        )
-    )
+    before = {"queued": 1, "deferred": 1} if claimed.attempts > 1 else {"queued": 1}
     return Settled(final, difference(before, counted(final)))
 
 
