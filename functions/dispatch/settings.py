@@ -6,7 +6,6 @@ from sendrail.settings import ProviderSettings
 
 class DispatchSettings(ProviderSettings):
     kms_key_id: str
-    metrics_disabled: bool = Field(default=False, validation_alias="POWERTOOLS_METRICS_DISABLED")
     lease_seconds: int = 600
     receive_wait_seconds: int = 1
     stop_margin_seconds: float = 10.0

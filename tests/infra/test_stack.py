@@ -249,8 +249,11 @@ def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesiz
 
 def test_given_ses_feedback_then_a_topic_delivers_it_to_the_webhook_over_https(synthesized):
     _, template, _ = synthesized
-    template.resource_count_is("AWS::SNS::Topic", 1)
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.resource_count_is("AWS::SNS::Topic", 2)  # SES feedback, and the alarms
+    template.has_resource_properties(
+        "AWS::SNS::Topic",
+        {"DisplayName": "sendrail SES feedback", "KmsMasterKeyId": Match.any_value()},
+    )
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "https"})
     subscription = next(iter(_resources(template, "AWS::SNS::Subscription").values()))
     assert "/webhooks/ses" in json.dumps(subscription["Properties"]["Endpoint"])
