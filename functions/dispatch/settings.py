@@ -12,5 +12,3 @@ class DispatchSettings(ProviderSettings):
     # Sends in flight at once in one invocation (lanes across mailboxes); 32 suit the
     # function's 1 GB. Set by the CDK app from the context value ``dispatchLanes``.
     lanes: int = Field(default=32, ge=1, le=256)
-    smtp_timeout: float = 20.0
-    ses_endpoint_url: str | None = None
