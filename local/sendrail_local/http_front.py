@@ -36,6 +36,7 @@ class Front(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Front
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # no HTTP/0.9: every answer has a status line
     timeout = SOCKET_TIMEOUT  # every read and write on the connection; a silent client is dropped
 
     def log_message(self, format: str, *args: Any) -> None:
