@@ -241,6 +241,40 @@ def test_given_concurrent_callers_then_each_sees_only_its_own_identity(front: St
     assert all(expected == got for expected, got in answers), answers
 
 
+def test_given_concurrent_uploads_then_each_campaign_gets_only_its_own_rows(front: Stack) -> None:
+    """The recipients route reads the request body after its first AWS calls: a request
+    state shared between threads would file one tenant's rows into another's campaign."""
+    api = front.http
+    status, other, _ = api.post(
+        "/api/admin/tenants", {"name": "Uploads", "owner_email": "u@up.example"}, token=ADMIN
+    )
+    assert status == 201, other
+    owners = {"a.example": OWNER, "b.example": other["owner_key"]}
+    campaign = {}
+    for domain, key in owners.items():
+        status, created, _ = api.post(
+            "/api/campaigns", {"name": domain, "subject": "s", "html": "<p>x</p>"}, token=key
+        )
+        assert status == 201, created
+        campaign[domain] = created["id"]
+
+    def upload(job: tuple[str, int]) -> int:
+        domain, i = job
+        rows = [{"email": f"r{i}-{n}@{domain}"} for n in range(3)]
+        path = f"/api/campaigns/{campaign[domain]}/recipients"
+        return api.post(path, {"recipients": rows}, token=owners[domain], timeout=BOUND)[0]
+
+    jobs = [(domain, i) for i in range(30) for domain in owners]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(upload, jobs)) <= {200, 202}
+    for domain, key in owners.items():
+        path = f"/api/campaigns/{campaign[domain]}/recipients?limit=500"
+        status, listed, _ = api.get(path, token=key)
+        assert status == 200, listed
+        emails = {item["email"] for item in listed["items"]}
+        assert emails == {f"r{i}-{n}@{domain}" for i in range(30) for n in range(3)}
+
+
 def test_given_requests_in_flight_then_the_clock_advance_still_runs(front: Stack) -> None:
     api = front.http
     with ThreadPoolExecutor(max_workers=4) as pool:
