@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 import threading
 from contextlib import nullcontext
 from http import HTTPStatus
@@ -31,6 +32,13 @@ class Front(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], stack: Any) -> None:
         super().__init__(address, _Handler)
         self.stack = stack
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up before its answer (a timed-out poll) is not our failure.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("%s went away before its answer", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -133,18 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if body is None:
             return
+        # HEAD is GET without the body (the body is dropped in _reply).
+        method = "GET" if self.command == "HEAD" else self.command
         if parts.path.startswith("/_local/"):
             # Moving the clock or firing a schedule takes the world exclusively (the
             # scheduler does); the other local routes only read.
-            self._local(parts.path, parts.query, body)
+            self._local(method, parts.path, parts.query, body)
             return
         function = function_for(parts.path)
         if function is None:
             self._error(404, "not_found", "no such route")
             return
         headers = {k: v for k, v in self.headers.items()}
-        # HEAD is GET without the body (the body is dropped in _reply).
-        method = "GET" if self.command == "HEAD" else self.command
         # Requests run side by side; only a clock advance excludes them (virtual clock).
         guard = stack.world.reader if stack.clock.virtual else nullcontext()
         with guard:
@@ -175,18 +183,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- /_local ---------------------------------------------------------------------------
 
-    def _local(self, path: str, query: str, body: bytes) -> None:
+    def _local(self, method: str, path: str, query: str, body: bytes) -> None:
         stack = self.server.stack
-        if path == "/_local/outbox" and self.command == "GET":
+        if path == "/_local/outbox" and method == "GET":
             to = parse_qs(query).get("to", [None])[-1]
             self._json(200, {"items": [i.as_json() for i in stack.outbox.items(to)]})
-        elif path == "/_local/outbox" and self.command == "DELETE":
+        elif path == "/_local/outbox" and method == "DELETE":
             self._json(200, {"cleared": stack.outbox.clear()})
-        elif path == "/_local/clock" and self.command == "GET":
+        elif path == "/_local/clock" and method == "GET":
             self._json(200, {"now": to_rfc3339(stack.clock.now()), "virtual": stack.clock.virtual})
-        elif path == "/_local/clock/advance" and self.command == "POST":
+        elif path == "/_local/clock/advance" and method == "POST":
             self._advance(body)
-        elif path.startswith("/_local/run/") and self.command == "POST":
+        elif path.startswith("/_local/run/") and method == "POST":
             name = path.rsplit("/", 1)[-1]
             if stack.scheduler.run_now(name):
                 self._json(200, {"ran": name, "now": to_rfc3339(stack.clock.now())})

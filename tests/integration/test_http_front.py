@@ -180,6 +180,14 @@ def test_given_head_then_the_get_headers_without_a_body(front: Stack) -> None:
     conn.close()
 
 
+def test_given_head_on_a_local_route_then_it_answers_like_get(front: Stack) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", _port(front), timeout=BOUND)
+    conn.request("HEAD", "/_local/clock")
+    reply = conn.getresponse()
+    assert reply.status == 200 and reply.read() == b""
+    conn.close()
+
+
 def test_given_keep_alive_then_one_connection_serves_several_requests(front: Stack) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", _port(front), timeout=BOUND)
     for _ in range(3):
