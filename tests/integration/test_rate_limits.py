@@ -131,7 +131,9 @@ def test_given_sessions_then_each_user_is_counted_apart_from_the_keys(clock, api
     assert [r.status for r in burst(api, 51, token=session)] == [200] * 50 + [429]
 
 
-def test_given_the_platform_default_off_then_nothing_is_counted(aws, api, tenant):
-    # The test suites' setting (conftest): 0 turns the default off
+def test_given_the_platform_switch_off_then_nothing_is_counted(aws, api, tenant):
+    # The test suites' setting (conftest): 0 turns every limit off, even a tenant's own
     with time_machine.travel(START, tick=False):
+        reply = api.put("/api/settings/api", {"api_rate_limit": 1})
+        assert reply.body == {"api_rate_limit": 1, "effective_api_rate_limit": 0}
         assert all(r.status == 200 for r in burst(api, 120))

@@ -136,10 +136,8 @@ class ApiSettingsView(ApiSettings):
 
 
 def _api_view(stored: ApiSettings) -> ApiSettingsView:
-    effective = (
-        stored.api_rate_limit if stored.api_rate_limit is not None else settings().api_rate_limit
-    )
-    return ApiSettingsView(**stored.model_dump(), effective_api_rate_limit=effective)
+    limit = rate_limits.effective(stored, settings().api_rate_limit)
+    return ApiSettingsView(**stored.model_dump(), effective_api_rate_limit=limit)
 
 
 @router.get(

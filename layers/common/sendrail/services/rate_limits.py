@@ -1,8 +1,10 @@
 """Per-caller API rate limits: a fixed one-second window for each API key (or each user's
 session), counted in DynamoDB so every Lambda container sees the same count.
 
-The limit is the tenant's ``api_rate_limit`` setting, else the platform default (50/s;
-0 turns the default off). The tenant's setting is read at most once per
+The limit is the tenant's ``api_rate_limit`` setting, else the platform default (50/s).
+A platform default of 0 turns the limits off altogether, tenants' settings included (an
+operator's switch; the test suites and fuzzing run so, since a virtual second never ends
+by itself). The tenant's setting is read at most once per
 ``SETTING_SECONDS`` per container; a change made through this container applies at once.
 Per request: one conditional UpdateItem (1 WCU), plus one GetItem per tenant and
 container every ``SETTING_SECONDS``."""
@@ -45,8 +47,18 @@ def tenant_limit(deps: Deps, tenant_id: str) -> int | None:
 
 
 def limit_for(deps: Deps, principal: Principal, default: int) -> int:
+    """Requests per second for this caller; 0: not limited."""
+    if default <= 0:
+        return 0
     own = tenant_limit(deps, principal.tenant_id) if principal.tenant_id else None
     return own if own is not None else default
+
+
+def effective(settings: ApiSettings, default: int) -> int:
+    """The limit a tenant with these settings gets; 0: not limited."""
+    if default <= 0:
+        return 0
+    return settings.api_rate_limit if settings.api_rate_limit is not None else default
 
 
 def admit(deps: Deps, principal: Principal, default: int = DEFAULT_PER_SECOND) -> None:
