@@ -197,13 +197,11 @@ def test_given_keep_alive_then_one_connection_serves_several_requests(front: Sta
     conn.close()
 
 
-def test_given_a_slow_request_then_health_and_other_calls_still_answer(
-    front: Stack, slow: SlowProvider
-) -> None:
+def _slow_callback_holds_up_nobody(stack: Stack, slow: SlowProvider, email: str) -> None:
     # Given a Gmail mailbox whose consent came back, and Google's token endpoint stuck
-    api = front.http
+    api = stack.http
     status, mailbox, _ = api.post(
-        "/api/mailboxes", {"provider": "gmail", "email": "slow@gmail.example", "daily_limit": 10}
+        "/api/mailboxes", {"provider": "gmail", "email": email, "daily_limit": 10}
     )
     assert status == 201, mailbox
     back = consent(mailbox["authorize_url"])
@@ -226,6 +224,26 @@ def test_given_a_slow_request_then_health_and_other_calls_still_answer(
         stuck.join(BOUND * 3)
     # And the slow request itself ends in a 4xx once the provider answers
     assert 400 <= outcome["status"] < 500
+
+
+def test_given_a_slow_request_then_health_and_other_calls_still_answer(
+    front: Stack, slow: SlowProvider
+) -> None:
+    _slow_callback_holds_up_nobody(front, slow, "slow@gmail.example")
+
+
+def test_given_the_wall_clock_then_a_slow_request_holds_up_nobody_either(
+    tmp_path: Path,
+) -> None:
+    slow = SlowProvider()
+    stack = start_stack(
+        tmp_path, virtual_clock=None, extra_env={"SENDRAIL_GOOGLE_TOKEN_URI": slow.url}
+    )
+    try:
+        _slow_callback_holds_up_nobody(stack, slow, "wall@gmail.example")
+    finally:
+        stop_stack(stack)
+        slow.stop()
 
 
 def test_given_concurrent_callers_then_each_sees_only_its_own_identity(front: Stack) -> None:
