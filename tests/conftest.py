@@ -90,6 +90,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "sendrail",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # Off here: under a frozen clock one second never ends. The rate-limit tests
+            # turn it on (tests/integration/test_rate_limits.py).
+            "SENDRAIL_API_RATE_LIMIT": "0",
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
