@@ -70,6 +70,7 @@ class LocalStack:
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
         self.import_source: SqsEventSource | None = None
+        self.events_source: SqsEventSource | None = None
         self.resources: LocalResources | None = None
         self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
         self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
@@ -152,12 +153,20 @@ class LocalStack:
             guard=self.world.reader if self.clock.virtual else None,
         )
         self.import_source.start()
+        # Hits tracking could not record at once (CDK: SqsEventSource on tracking).
+        self.events_source = SqsEventSource(
+            self.resources.queues["events"],
+            lambda event: self.functions.invoke("tracking", event),
+            guard=self.world.reader if self.clock.virtual else None,
+        )
+        self.events_source.start()
         if not self.clock.virtual:
             self.scheduler.start_background()
 
     def stop(self) -> None:
-        if self.import_source is not None:
-            self.import_source.stop()
+        for source in (self.import_source, self.events_source):
+            if source is not None:
+                source.stop()
         self.scheduler.stop()
         if self.front is not None:
             self.front.shutdown()

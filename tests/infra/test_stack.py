@@ -74,7 +74,7 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         for q in _resources(template, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    assert len(redriven) == len(BANDS) + 1  # the send bands and the import queue
+    assert len(redriven) == len(BANDS) + 2  # the send bands, the import and events queues
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
