@@ -397,10 +397,15 @@ class MemoryStats:
 class MemorySystem:
     def __init__(self) -> None:
         self.runs: list[tuple[datetime, dict[str, Any], str | None]] = []
+        self.idle_since: datetime | None = None
 
     @atomic
     def record_dispatch(self, at: datetime, outcome: dict[str, Any], error: str | None) -> None:
         self.runs.append((at, outcome, error))
+
+    @atomic
+    def fall_idle(self, since: datetime) -> None:
+        self.idle_since = since
 
 
 class MemoryImports:

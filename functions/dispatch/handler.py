@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sendrail.clock import SystemClock
 from sendrail.observability import (
     count,
     logger,
@@ -21,8 +22,11 @@ from sendrail.services.dispatch import (
     DispatchOptions,
     DispatchReport,
     ProviderSenders,
+    activity,
 )
 from sendrail.services.personalise import personaliser
+from sendrail.storage import tables
+from sendrail.storage.system import SystemRepo
 from sendrail.wiring import build_deps, provider_config
 
 from functions.dispatch.settings import DispatchSettings
@@ -36,6 +40,13 @@ def settings() -> DispatchSettings:
 @cache
 def deps() -> Deps:
     return build_deps(settings(), settings().kms_key_id)
+
+
+@cache
+def system() -> SystemRepo:
+    """The one thing an idle run touches (no secrets, no provider configuration)."""
+    tables.bind(settings().table_names(), settings().region)
+    return SystemRepo()
 
 
 def options() -> DispatchOptions:
@@ -93,6 +104,8 @@ def publish(report: DispatchReport) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not activity.due(system(), SystemClock().now()):
+        return {"sent": 0, "deferred": 0, "failed": 0, "idle": True}
     run = options()
     dispatcher = Dispatcher(
         deps(),

@@ -272,6 +272,7 @@ def delete_recipients(deps: Deps, campaign: Campaign) -> int:
 
 @dataclass
 class FeedReport:
+    active: int = 0  # campaigns in the active index (scheduled, running, paused, cancelling)
     started: int = 0
     fed: int = 0
     completed: int = 0
@@ -326,6 +327,7 @@ def run(deps: FeedStore) -> FeedReport:
         campaign = deps.campaigns.get(tenant_id, campaign_id)
         if campaign is None:
             continue
+        report.active += 1
         if campaign.status is CampaignStatus.SCHEDULED:
             if campaign.scheduled_at is None or campaign.scheduled_at <= now:
                 started = deps.campaigns.transition(

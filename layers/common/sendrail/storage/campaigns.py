@@ -13,6 +13,7 @@ from pynamodb.expressions.update import Action
 from sendrail.clock import to_rfc3339
 from sendrail.domain.models import Campaign, CampaignCounts, CampaignKind, CampaignStatus
 from sendrail.errors import Conflict
+from sendrail.storage import system
 from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, save_versioned
 from sendrail.storage.tables import MainItem
 
@@ -93,6 +94,8 @@ class CampaignRepo:
             if is_conditional_failure(exc):
                 raise Conflict(f"{campaign.id} exists already") from exc
             raise
+        if _active_index(campaign)[0]:  # a direct message: running from the start
+            system.wake(campaign.updated_at)
         return campaign.model_copy(update={"version": 1})
 
     def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
@@ -200,6 +203,8 @@ class CampaignRepo:
                     feed_reset=feed_reset,
                 )
             raise
+        if gsi1pk:  # now in the active index: dispatch has work to look for
+            system.wake(now)
         return _from_item(item)
 
     def add_counts(self, tenant_id: str, campaign_id: str, deltas: Mapping[str, int]) -> None:

@@ -102,10 +102,12 @@ class Dispatcher:
         )
         self._attempt = Attempt(store.recipients, store.clock, self.options, personalise, rng)
         self._waiting: list[Work] = []  # admitted, in hand, every mailbox busy
+        self._campaigns_active = False  # feeding found campaigns in the active index
 
     # --- the run -----------------------------------------------------------------------------
 
     def run(self, time_left: Callable[[], float]) -> DispatchReport:
+        started = self.store.clock.now()
         lanes = Lanes(self._attempt, self._senders, self.options, self._lane_context)
         try:
             self._feed()
@@ -115,6 +117,7 @@ class Dispatcher:
             self._stop(lanes, time_left)
             self.report.peak_lanes = lanes.peak
             self._record_health()
+            self._fall_idle_if_nothing(started)
         return self.report
 
     def _loop(self, lanes: Lanes, time_left: Callable[[], float]) -> None:
@@ -173,6 +176,7 @@ class Dispatcher:
 
     def _feed(self) -> int:
         fed = feeding.run(self.store)
+        self._campaigns_active = fed.active > 0
         self.report.fed += fed.fed
         self.report.started += fed.started
         self.report.completed += fed.completed
@@ -291,6 +295,13 @@ class Dispatcher:
             self.health.worked(mailbox)
 
     # --- health of the processor -------------------------------------------------------------
+
+    def _fall_idle_if_nothing(self, started: datetime) -> None:
+        """A run that found no campaign, message or claim lets scheduled runs rest until
+        work appears (see ``services.dispatch.activity``)."""
+        r = self.report
+        if not (self._campaigns_active or r.batches or r.recovered or r.deferred):
+            self.store.system.fall_idle(started)
 
     def _record_health(self) -> None:
         """For ``/api/queue/status``: every run that did something, or had an error, and

@@ -96,6 +96,8 @@ class SuppressionCheck(Protocol):
 class HealthRecord(Protocol):
     def record_dispatch(self, at: datetime, outcome: dict[str, Any], error: str | None) -> None: ...
 
+    def fall_idle(self, since: datetime) -> None: ...
+
 
 class DispatchStore(FeedStore, Protocol):
     """Everything one dispatch run reads and writes."""
