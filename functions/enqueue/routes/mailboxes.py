@@ -39,7 +39,9 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
     _, tenant_id = tenant(router, WRITE)
     if body.provider in OAUTH:
         _configured(body.provider)
-    mailbox = mailboxes.create(deps(), tenant_id, body)
+    mailbox = mailboxes.create(
+        deps(), tenant_id, body, allow_private_hosts=providers().allow_private_hosts
+    )
     link = oauth.authorize_url(deps(), providers(), mailbox) if mailbox.provider in OAUTH else None
     return respond(201, MailboxView.of(mailbox, authorize_url=link))
 
@@ -97,7 +99,10 @@ def get_one(mailbox_id: str) -> MailboxView:
 )
 def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
-    return MailboxView.of(mailboxes.update(deps(), tenant_id, mailbox_id, body))
+    changed = mailboxes.update(
+        deps(), tenant_id, mailbox_id, body, allow_private_hosts=providers().allow_private_hosts
+    )
+    return MailboxView.of(changed)
 
 
 @router.delete("/api/mailboxes/<mailbox_id>", summary="Archive a mailbox", tags=["mailboxes"])

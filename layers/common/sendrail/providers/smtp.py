@@ -3,18 +3,24 @@
 Classification: a 4xx reply is temporary, a 5xx reply about the recipient or content is
 permanent for that recipient, an authentication or sender refusal is the mailbox's
 problem. A connection lost after the message body was sent is an *unknown outcome*: the
-server may have queued it, so it is never blindly resent."""
+server may have queued it, so it is never blindly resent.
+
+Errors carry our classification plus the reply code and enhanced status code, never the
+server's text (a banner or reply can hold anything: an internal service's greeting, a
+secret). The connection goes through the egress guard (:mod:`sendrail.providers.egress`):
+a host that is, or resolves to, a forbidden address is the mailbox's permanent problem."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import smtplib
 import ssl
 from typing import Any
 
 from sendrail.domain.mime import OutgoingMessage
-from sendrail.domain.models import Mailbox, SmtpSecurity
+from sendrail.domain.models import Mailbox, SmtpSecurity, SmtpSettings
 from sendrail.errors import (
     MailboxSendError,
     PermanentSendError,
@@ -23,6 +29,10 @@ from sendrail.errors import (
     Unreachable,
 )
 from sendrail.providers.base import ProviderConfig, SendReceipt
+from sendrail.providers.egress import EgressPolicy, EgressRefused, GuardedSMTP, GuardedSMTPSSL
+
+# RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail.
+_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 
 
 def _text(reply: Any) -> str:
@@ -31,13 +41,45 @@ def _text(reply: Any) -> str:
     return str(reply)
 
 
+def reply_codes(code: int, message: str) -> str:
+    """``"550 5.7.1"``: the reply code and, when the server gave one, the enhanced status
+    code — all of a server's reply that we repeat anywhere."""
+    enhanced = _ENHANCED.match(message)
+    return f"{code} {enhanced.group(1)}" if enhanced else str(code)
+
+
 def classify_reply(code: int, message: str, *, stage: str) -> Exception:
-    detail = f"SMTP {code} at {stage}: {message}"[:500]
+    codes = reply_codes(code, message)
     if 400 <= code < 500:
-        return TemporarySendError(detail, reason=f"smtp_{code}")
-    if code in (530, 534, 535, 538) or (stage == "mail" and code in (550, 553, 554)):
-        return MailboxSendError(detail, reason=f"smtp_{code}")
-    return PermanentSendError(detail, reason=f"smtp_{code}")
+        return TemporarySendError(
+            f"temporarily refused by server at {stage}: {codes}", reason=f"smtp_{code}"
+        )
+    if code in (530, 534, 535, 538):
+        return MailboxSendError(
+            f"authentication refused by server at {stage}: {codes}", reason=f"smtp_{code}"
+        )
+    if stage == "mail" and code in (550, 553, 554):
+        return MailboxSendError(f"sender refused by server: {codes}", reason=f"smtp_{code}")
+    return PermanentSendError(f"rejected by server at {stage}: {codes}", reason=f"smtp_{code}")
+
+
+def refused_host(exc: EgressRefused) -> MailboxSendError:
+    """A mailbox whose host the guard refuses cannot send until its settings change."""
+    what = f"a {exc.kind} address" if exc.kind else "not a valid host name"
+    return MailboxSendError(f"SMTP host refused: {what}", reason="smtp_host_refused")
+
+
+def open_smtp(settings: SmtpSettings, timeout: float, policy: EgressPolicy) -> smtplib.SMTP:
+    """A connection (TLS already, for implicit TLS) through the egress guard."""
+    if settings.security is SmtpSecurity.TLS:
+        return GuardedSMTPSSL(
+            settings.host,
+            settings.port,
+            timeout=timeout,
+            policy=policy,
+            context=ssl.create_default_context(),
+        )
+    return GuardedSMTP(settings.host, settings.port, timeout=timeout, policy=policy)
 
 
 class SmtpSender:
@@ -48,6 +90,7 @@ class SmtpSender:
         self._settings = mailbox.smtp
         self._password = json.loads(secret).get("password") if secret else None
         self._timeout = config.smtp_timeout
+        self._egress = EgressPolicy(allow_private=config.allow_private_hosts)
         self._conn: smtplib.SMTP | None = None
 
     # --- connection ----------------------------------------------------------------------
@@ -55,22 +98,19 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
         try:
-            conn: smtplib.SMTP
-            if s.security is SmtpSecurity.TLS:
-                conn = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=self._timeout, context=ssl.create_default_context()
-                )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=self._timeout)
+            conn = open_smtp(s, self._timeout, self._egress)
             conn.ehlo()
             if s.security is SmtpSecurity.STARTTLS:
                 conn.starttls(context=ssl.create_default_context())
                 conn.ehlo()
             if s.username:
                 conn.login(s.username, self._password or "")
+        except EgressRefused as exc:
+            raise refused_host(exc) from None
         except smtplib.SMTPAuthenticationError as exc:
+            codes = reply_codes(exc.smtp_code, _text(exc.smtp_error))
             raise MailboxSendError(
-                f"SMTP authentication refused ({exc.smtp_code})", reason="smtp_auth"
+                f"SMTP authentication refused ({codes})", reason="smtp_auth"
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise MailboxSendError(
