@@ -66,6 +66,16 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a mailbox check (``POST /api/mailboxes/{id}/verify``). ``detail`` is
+    ours: never a secret, never a server's text beyond status codes."""
+
+    step: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class Grant:
     """What an OAuth exchange or refresh produced: the provider's token state (sealed at
     rest as the mailbox's secret), when its access token expires, and the access token."""

@@ -28,7 +28,7 @@ from sendrail.errors import (
     UnknownOutcome,
     Unreachable,
 )
-from sendrail.providers.base import ProviderConfig, SendReceipt
+from sendrail.providers.base import ProviderConfig, SendReceipt, Step
 from sendrail.providers.egress import EgressPolicy, EgressRefused, GuardedSMTP, GuardedSMTPSSL
 
 # RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail.
@@ -200,3 +200,74 @@ class SmtpSender:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
             self._drop()
+
+
+# --- verification (``POST /api/mailboxes/{id}/verify``) ---------------------------------------
+
+VERIFY_TIMEOUT = 10.0  # the API answers within API Gateway's 29 s
+
+
+def verify(mailbox: Mailbox, secret: bytes | None, config: ProviderConfig) -> list[Step]:
+    """Connect, STARTTLS or TLS, AUTH, then MAIL FROM and RSET: never a send. Stops at the
+    first step that fails; each detail is our classification (codes, never reply text)."""
+    steps: list[Step] = []
+    s = mailbox.smtp
+    if s is None:
+        return [Step("connect", ok=False, detail="the mailbox has no SMTP settings")]
+    password = json.loads(secret).get("password") if secret else None
+    policy = EgressPolicy(allow_private=config.allow_private_hosts)
+    timeout = min(config.smtp_timeout, VERIFY_TIMEOUT)
+    conn: smtplib.SMTP | None = None
+    stage = "connect"
+    try:
+        conn = open_smtp(s, timeout, policy)
+        code, _ = conn.ehlo()
+        if code != 250:
+            conn.helo()
+        steps.append(Step("connect", ok=True, detail=f"connected to {s.host}:{s.port}"))
+        stage = "tls"
+        if s.security is SmtpSecurity.STARTTLS:
+            conn.starttls(context=ssl.create_default_context())
+            conn.ehlo()
+            steps.append(Step("tls", ok=True, detail="STARTTLS, certificate verified"))
+        elif s.security is SmtpSecurity.TLS:
+            steps.append(Step("tls", ok=True, detail="implicit TLS, certificate verified"))
+        else:
+            steps.append(Step("tls", ok=True, detail="not used (security: none)"))
+        stage = "auth"
+        if s.username:
+            conn.login(s.username, password or "")
+            steps.append(Step("auth", ok=True, detail="logged in"))
+        else:
+            steps.append(Step("auth", ok=True, detail="no username: not attempted"))
+        stage = "mail_from"
+        code, reply = conn.mail(mailbox.email)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, mailbox.email)
+        conn.rset()
+        steps.append(Step("mail_from", ok=True, detail="sender accepted (then reset)"))
+    except EgressRefused as exc:
+        steps.append(Step(stage, ok=False, detail=refused_host(exc).message))
+    except smtplib.SMTPNotSupportedError:
+        what = "STARTTLS" if stage == "tls" else "AUTH" if stage == "auth" else "a command"
+        steps.append(Step(stage, ok=False, detail=f"the server does not offer {what}"))
+    except smtplib.SMTPAuthenticationError as exc:
+        codes = reply_codes(exc.smtp_code, _text(exc.smtp_error))
+        steps.append(Step(stage, ok=False, detail=f"authentication refused ({codes})"))
+    except smtplib.SMTPResponseException as exc:
+        where = "mail" if stage == "mail_from" else stage
+        error = classify_reply(exc.smtp_code, _text(exc.smtp_error), stage=where)
+        steps.append(Step(stage, ok=False, detail=str(error)))
+    except ssl.SSLCertVerificationError:
+        steps.append(Step(stage, ok=False, detail="TLS certificate not trusted for this host"))
+    except ssl.SSLError as exc:
+        steps.append(Step(stage, ok=False, detail=f"TLS failed ({type(exc).__name__})"))
+    except (OSError, smtplib.SMTPException) as exc:
+        steps.append(Step(stage, ok=False, detail=f"connection failed ({type(exc).__name__})"))
+    finally:
+        if conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.quit()
+            with contextlib.suppress(OSError):
+                conn.close()
+    return steps
