@@ -407,3 +407,28 @@ def test_given_the_unspecified_address_then_it_is_refused_by_the_guard():
     assert ipaddress.ip_address("0.0.0.0").is_unspecified
     with pytest.raises(ValueError, match="unspecified"):
         SnsPolicy(host_pattern=r".*", schemes=("http",)).get("http://0.0.0.0/x")
+
+
+def test_given_an_https_fetch_then_it_goes_through_the_guard_and_checks_the_certificate(
+    tmp_path, aws
+):
+    from urllib.parse import urlsplit
+
+    from sendrail.clock import SystemClock
+    from sendrail.providers.egress import EgressRefused, http_get
+    from sendrail_local.outbox import Outbox
+    from sendrail_local.provider_fakes import Fakes
+
+    running = Fakes(SystemClock(), Outbox(SystemClock()))
+    running.start()
+    try:
+        url = urlsplit(f"{running.microsoft_base}/v2.0/.well-known/openid-configuration")
+        trusting = ssl.create_default_context(cafile=running.ca_file)
+        body = http_get(url, EgressPolicy(allow_private=True), context=trusting)
+        assert b"token_endpoint" in body
+        with pytest.raises(ssl.SSLCertVerificationError):  # the system's CAs do not know it
+            http_get(url, EgressPolicy(allow_private=True))
+        with pytest.raises(EgressRefused):  # the default: 127.0.0.1 is never reached
+            http_get(url, EgressPolicy(), context=trusting)
+    finally:
+        running.stop()
