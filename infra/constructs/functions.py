@@ -129,6 +129,8 @@ class Functions(Construct):
             t[name].grant_read_write_data(enqueue)
         for name in ("limits", "stats"):
             t[name].grant_read_data(enqueue)
+        # The API's per-key rate counters (``api#…`` items): counting is one UpdateItem.
+        t["limits"].grant(enqueue, "dynamodb:UpdateItem")
         for queue in queues.send_queues():
             queue.grant_send_messages(enqueue)
         queues.by_name["import"].grant_send_messages(enqueue)

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from sendrail_local.outbox import Outbox
 from sendrail_local.provider_fakes import Fakes
 from sendrail_local.scheduler import Scheduler
 from sendrail_local.sink import SmtpSink
+from sendrail_local.world import World
 
 log = logging.getLogger("sendrail.local")
 
@@ -60,7 +60,7 @@ class LocalConfig:
 class LocalStack:
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
-        self.world = threading.RLock()
+        self.world = World()
         self.clock = LocalClock(config.virtual_start)
         self.aws = EmbeddedAws()
         self.outbox = Outbox(self.clock, mailbox_of=self._mailbox_of)
@@ -94,8 +94,9 @@ class LocalStack:
                 "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-                # Gmail and Outlook: the local fakes of Google and Microsoft.
-                **self.fakes.env(),
+                # Gmail and Outlook: the local fakes of Google and Microsoft, unless the
+                # environment names an endpoint itself (a test's deliberately slow provider).
+                **{k: v for k, v in self.fakes.env().items() if k not in os.environ},
             }
         )
 
@@ -150,7 +151,7 @@ class LocalStack:
         self.import_source = SqsEventSource(
             self.resources.queues["import"],
             lambda event: self.functions.invoke("enqueue", event),
-            guard=self.world if self.clock.virtual else None,
+            guard=self.world.reader if self.clock.virtual else None,
         )
         self.import_source.start()
         if not self.clock.virtual:

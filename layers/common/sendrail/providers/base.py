@@ -5,7 +5,7 @@ so a cold start pays only for the providers it actually uses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,7 +42,7 @@ class SentLookup(Protocol):
 class ProviderConfig:
     """Endpoints and client settings for every provider (from the function's settings)."""
 
-    smtp_timeout: float = 30.0
+    smtp_timeout: float = 20.0
     # Connect to loopback/private/link-local hosts too (the local stack, a relay inside a
     # VPC). Off by default: a tenant's mailbox must not reach our network. Cloud metadata
     # endpoints are refused either way (``sendrail.providers.egress``).
@@ -62,7 +62,6 @@ class ProviderConfig:
     # A CA bundle for the OAuth providers' HTTPS endpoints (the local fakes' own CA);
     # None: the system's.
     ca_bundle: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from sendrail.domain import tracking
 from sendrail.domain.models import SuppressionReason
 from sendrail.domain.tracking import Target
+from sendrail.observability import count
 from sendrail.services import counters, suppressions
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
@@ -44,6 +45,7 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
         return True
     first = deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
     _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
+    count("Opened")
     return True
 
 
@@ -68,6 +70,7 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
     firsts = deps.recipients.mark_clicked(target.campaign_id, target.email, link, deps.clock.now())
     first_ever, first_on_link = firsts if firsts is not None else (False, False)
     _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
+    count("Clicked")
     key, bucket = stats.campaign_key(target.campaign_id), f"link#{link}"
     deps.stats.add(key, bucket, {"clicks": 1, "unique_clicks": int(first_on_link)})
     if first_on_link:  # the URL label only needs writing when a new recipient clicks it
