@@ -15,6 +15,7 @@ sys.path[:0] = [
 ]
 
 from sendrail.clock import SystemClock  # noqa: E402
+from sendrail.providers.base import ProviderConfig  # noqa: E402
 from sendrail.services import campaigns, mailboxes, recipients  # noqa: E402
 from sendrail.services.campaigns import CampaignCreate  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
@@ -46,6 +47,7 @@ def main() -> None:
                         hourly_limit=5_000,
                         smtp={"host": "127.0.0.1", "port": sink.port, "security": "none"},
                     ),
+                    allow_private_hosts=True,
                 )
             campaign = campaigns.create(
                 deps,
@@ -63,7 +65,9 @@ def main() -> None:
 
             METER.reset()
             METER.enabled = True
-            report = Dispatcher(deps, DispatchOptions()).run(lambda: 600.0)
+            report = Dispatcher(
+                deps, DispatchOptions(provider_config=ProviderConfig(allow_private_hosts=True))
+            ).run(lambda: 600.0)
             METER.enabled = False
             sent = report.sent
     finally:

@@ -181,10 +181,11 @@ def timed(run: Callable[[], Any]) -> tuple[Any, float]:
 
 def on_memory(providers: list[Provider], port: int, fakes: dict[str, Any] | None) -> float:
     store, tokens, total = memory_store(providers, port, fakes["tokens"] if fakes else {})
-    config = ProviderConfig(smtp_timeout=10)
+    config = ProviderConfig(smtp_timeout=10, allow_private_hosts=True)
     if fakes is not None:
         config = ProviderConfig(
             smtp_timeout=10,
+            allow_private_hosts=True,
             gmail_api_root=f"{fakes['google']}/",
             graph_api_root=f"{fakes['microsoft']}/v1.0",
             ca_bundle=fakes["ca_file"],
@@ -212,6 +213,7 @@ def on_moto(size: int, port: int) -> dict[str, float]:
                     email=f"m{i}@example.com",
                     smtp={"host": "127.0.0.1", "port": port, "security": "none"},
                 ),
+                allow_private_hosts=True,
             )
         campaign = campaigns.create(
             deps, tenant, CampaignCreate(name="bench", subject="Hello {{ first_name }}", html=HTML)
@@ -232,7 +234,9 @@ def on_moto(size: int, port: int) -> dict[str, float]:
         METER.enabled = True
         dispatcher = Dispatcher(
             deps,
-            DispatchOptions(provider_config=ProviderConfig(smtp_timeout=10)),
+            DispatchOptions(
+                provider_config=ProviderConfig(smtp_timeout=10, allow_private_hosts=True)
+            ),
             personalise=personaliser(b"bench-key", "http://127.0.0.1:9"),
         )
         report, seconds = timed(lambda: dispatcher.run(lambda: 600.0))

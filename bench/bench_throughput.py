@@ -23,6 +23,7 @@ sys.path[:0] = [
 from sendrail.clock import SystemClock  # noqa: E402
 from sendrail.domain.compose import compose  # noqa: E402
 from sendrail.domain.models import Recipient  # noqa: E402
+from sendrail.providers.base import ProviderConfig  # noqa: E402
 from sendrail.services import campaigns, mailboxes, recipients  # noqa: E402
 from sendrail.services.campaigns import CampaignCreate  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
@@ -55,6 +56,7 @@ def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float, float, float
                 email="sender@example.com",
                 smtp={"host": "127.0.0.1", "port": sink.port, "security": "none"},
             ),
+            allow_private_hosts=True,
         )
         campaign = campaigns.create(
             deps,
@@ -75,7 +77,9 @@ def one_run(sink: SmtpSink, run: int) -> tuple[float, float, float, float, float
         METER.reset()
         METER.enabled = True
         started, cpu = time.perf_counter(), time.process_time()
-        report = Dispatcher(deps, DispatchOptions()).run(lambda: 600.0)
+        report = Dispatcher(
+            deps, DispatchOptions(provider_config=ProviderConfig(allow_private_hosts=True))
+        ).run(lambda: 600.0)
         dispatch_seconds = time.perf_counter() - started
         dispatch_cpu = time.process_time() - cpu
         METER.enabled = False

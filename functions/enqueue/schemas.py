@@ -90,6 +90,8 @@ class MailboxView(BaseModel):
     has_credentials: bool
     token_expires_at: datetime | None = None
     consecutive_errors: int
+    last_verified_at: datetime | None = None
+    verify_error: str | None = None
     authorize_url: str | None = None
     created_at: datetime
     updated_at: datetime

@@ -28,6 +28,7 @@ def sns_policy() -> SnsPolicy:
         host_pattern=s.sns_cert_host_pattern,
         schemes=tuple(s.sns_cert_schemes),
         topic_arns=tuple(s.ses_topic_arns),
+        allow_private_hosts=s.allow_private_hosts,
     )
 
 

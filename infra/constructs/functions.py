@@ -137,6 +137,14 @@ class Functions(Construct):
         key.grant(enqueue, "kms:GenerateDataKey", "kms:Decrypt")
         admin_key.grant_read(enqueue)
         enqueue.add_environment("SENDRAIL_ADMIN_KEY_SECRET_ARN", admin_key.secret_arn)
+        enqueue.add_to_role_policy(
+            iam.PolicyStatement(
+                # POST /api/mailboxes/{id}/verify: an SES sender's identity and the account's
+                # sending state (read-only; these actions take no resource).
+                actions=["ses:GetIdentityVerificationAttributes", "ses:GetAccountSendingEnabled"],
+                resources=["*"],
+            )
+        )
         enqueue.add_event_source(
             sources.SqsEventSource(
                 queues.by_name["import"],

@@ -260,6 +260,14 @@ def _gmail_list(h: _Handler, request: dict[str, Any]) -> None:
     )
 
 
+def _gmail_profile(h: _Handler, request: dict[str, Any]) -> None:
+    email = h.state.who("gmail", h.headers.get("Authorization"))
+    if email is None:
+        _gmail_unauthorized(h)
+        return
+    h.reply(200, {"emailAddress": email, "messagesTotal": 0, "threadsTotal": 0})
+
+
 # --- Microsoft ------------------------------------------------------------------------------
 
 
@@ -369,6 +377,14 @@ def _graph_send(h: _Handler, request: dict[str, Any]) -> None:
     h.reply(202, b"", {"request-id": secrets.token_hex(8)}, "text/plain")
 
 
+def _graph_me(h: _Handler, request: dict[str, Any]) -> None:
+    email = h.state.who("outlook", h.headers.get("Authorization"))
+    if email is None:
+        _graph_unauthorized(h)
+        return
+    h.reply(200, {"mail": email, "userPrincipalName": email, "displayName": "Local user"})
+
+
 def _graph_sent_items(h: _Handler, request: dict[str, Any]) -> None:
     email = h.state.who("outlook", h.headers.get("Authorization"))
     if email is None:
@@ -434,6 +450,7 @@ class Fakes:
                     ("POST", "/token"): _google_token,
                     ("POST", "/users/me/messages/send"): _gmail_send,
                     ("GET", "/users/me/messages"): _gmail_list,
+                    ("GET", "/users/me/profile"): _gmail_profile,
                 },
             },
         )
@@ -448,6 +465,7 @@ class Fakes:
                     ("POST", "/oauth2/v2.0/token"): _ms_token,
                     ("POST", "/me/sendMail"): _graph_send,
                     ("GET", "/me/mailFolders/SentItems/messages"): _graph_sent_items,
+                    ("GET", "/v1.0/me"): _graph_me,
                 },
             },
         )

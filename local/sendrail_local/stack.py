@@ -88,6 +88,8 @@ class LocalStack:
                 "SENDRAIL_PUBLIC_BASE_URL": self.base_url,
                 "SENDRAIL_RECEIVE_WAIT_SECONDS": "0",
                 "SENDRAIL_STOP_MARGIN_SECONDS": "2",
+                # The sink and the provider fakes listen on 127.0.0.1.
+                "SENDRAIL_ALLOW_PRIVATE_HOSTS": "true",
                 "POWERTOOLS_SERVICE_NAME": "sendrail",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",

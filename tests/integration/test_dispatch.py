@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 import time_machine
 from sendrail.domain.models import RecipientStatus
+from sendrail.providers.base import ProviderConfig
 from sendrail.services.dispatch import Dispatcher, DispatchOptions
 
 from tests.conftest import run_dispatch, smtp_mailbox
 from tests.fakes.smtp import ScriptedSmtp
+
+LOCAL = ProviderConfig(allow_private_hosts=True)  # the test servers listen on 127.0.0.1
 
 START = "2026-11-23T08:00:00Z"
 
@@ -226,7 +229,9 @@ def test_given_two_dispatchers_racing_over_one_queue_then_nobody_is_sent_twice_a
 
         def run() -> None:
             try:
-                Dispatcher(deps, DispatchOptions(receives_per_batch=1)).run(lambda: 60.0)
+                Dispatcher(deps, DispatchOptions(receives_per_batch=1, provider_config=LOCAL)).run(
+                    lambda: 60.0
+                )
             except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
                 errors.append(exc)
 

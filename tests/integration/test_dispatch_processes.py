@@ -70,6 +70,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             "SENDRAIL_LEASE_SECONDS": str(LEASE),
             "SENDRAIL_RECEIVE_WAIT_SECONDS": "0",
             "SENDRAIL_STOP_MARGIN_SECONDS": "1",
+            "SENDRAIL_ALLOW_PRIVATE_HOSTS": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
@@ -104,6 +105,7 @@ def _setup(
                 daily_limit=daily_limit,
                 smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none"},
             ),
+            allow_private_hosts=True,
         )
     campaign = campaigns.create(
         deps, TENANT, CampaignCreate(name="p", subject="s", html="<p>x</p>")

@@ -174,6 +174,7 @@ def test_property_no_limit_exceeded_nothing_outside_windows_nobody_twice(
                     smtp={"host": "127.0.0.1", "port": 9, "security": "none"},
                     **box,
                 ),
+                allow_private_hosts=True,
             )
             created[m.id] = m
         campaign = campaigns.create(

@@ -15,6 +15,7 @@ from sendrail.wiring import provider_config
 # A distinct setting value for each field, and what the field must then hold.
 GIVEN: dict[str, tuple[dict[str, Any], Any]] = {
     "smtp_timeout": ({"smtp_timeout": 7.5}, 7.5),
+    "allow_private_hosts": ({"allow_private_hosts": True}, True),
     "ses_region": ({"ses_region": "ap-south-1"}, "ap-south-1"),
     "ses_endpoint_url": ({"ses_endpoint_url": "http://127.0.0.1:4566"}, "http://127.0.0.1:4566"),
     "google_client_id": ({"google_client_id": "gid"}, "gid"),

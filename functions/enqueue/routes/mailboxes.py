@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sendrail.domain.models import MailboxStatus, Provider
 from sendrail.errors import Conflict, ValidationFailed
 from sendrail.providers import OAUTH
-from sendrail.services import mailboxes, oauth
+from sendrail.services import mailboxes, oauth, verify
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.mailboxes import MailboxCreate, MailboxFields
 from sendrail.storage.codec import decode_cursor
@@ -39,7 +39,13 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
     _, tenant_id = tenant(router, WRITE)
     if body.provider in OAUTH:
         _configured(body.provider)
-    mailbox = mailboxes.create(deps(), tenant_id, body)
+    mailbox = mailboxes.create(
+        deps(), tenant_id, body, allow_private_hosts=providers().allow_private_hosts
+    )
+    if mailbox.provider not in OAUTH:  # Gmail and Outlook are checked once consent is given
+        # The mailbox exists whatever the check finds: ``verify_error`` says what failed.
+        verify.verify(deps(), providers(), tenant_id, mailbox.id)
+        mailbox = mailboxes.get(deps(), tenant_id, mailbox.id)[0]
     link = oauth.authorize_url(deps(), providers(), mailbox) if mailbox.provider in OAUTH else None
     return respond(201, MailboxView.of(mailbox, authorize_url=link))
 
@@ -97,7 +103,48 @@ def get_one(mailbox_id: str) -> MailboxView:
 )
 def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
-    return MailboxView.of(mailboxes.update(deps(), tenant_id, mailbox_id, body))
+    changed = mailboxes.update(
+        deps(), tenant_id, mailbox_id, body, allow_private_hosts=providers().allow_private_hosts
+    )
+    if body.smtp is not None:  # new server settings or credentials: try them now
+        verify.verify(deps(), providers(), tenant_id, mailbox_id)
+        changed = mailboxes.get(deps(), tenant_id, mailbox_id)[0]
+    return MailboxView.of(changed)
+
+
+class VerifyStep(BaseModel):
+    step: str = Field(
+        description="connect, tls, auth, mail_from; identity, sending; token, profile"
+    )
+    ok: bool
+    detail: str = Field(description="what was found; never a secret nor a server's own text")
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    steps: list[VerifyStep]
+
+
+@router.post(
+    "/api/mailboxes/<mailbox_id>/verify",
+    summary="Check that a mailbox can send, without sending",
+    description="SMTP: connect, STARTTLS/TLS, AUTH, MAIL FROM then RSET (never a send). "
+    "SES: the sender's identity verified and the account's sending enabled. Gmail/Outlook: "
+    "an access token (refreshed if needed) and a profile call. The outcome is kept on the "
+    "mailbox as `last_verified_at` and `verify_error`. Also run on create and when SMTP "
+    "settings or credentials change.",
+    tags=["mailboxes"],
+)
+def verify_mailbox(mailbox_id: str) -> VerifyResult:
+    _, tenant_id = tenant(router, WRITE)
+    mailbox, _ = mailboxes.get(deps(), tenant_id, mailbox_id)
+    if mailbox.status is MailboxStatus.ARCHIVED:
+        raise Conflict("an archived mailbox cannot be verified")
+    result = verify.verify(deps(), providers(), tenant_id, mailbox_id)
+    return VerifyResult(
+        ok=result.ok,
+        steps=[VerifyStep(step=s.step, ok=s.ok, detail=s.detail) for s in result.steps],
+    )
 
 
 @router.delete("/api/mailboxes/<mailbox_id>", summary="Archive a mailbox", tags=["mailboxes"])

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from sendrail.errors import BadRequest
-from sendrail.services import oauth
+from sendrail.services import oauth, verify
 
 from functions.enqueue.wiring import deps, providers
 
@@ -40,6 +40,7 @@ def callback(
     if not code or not state:
         raise BadRequest("code and state are required")
     mailbox = oauth.complete(deps(), providers(), code, state)
+    verify.verify(deps(), providers(), mailbox.tenant_id, mailbox.id)  # kept on the mailbox
     text = f"{html.escape(mailbox.email)} is connected and can send. You can close this page."
     return Response(
         status_code=200,

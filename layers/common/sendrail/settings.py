@@ -22,6 +22,9 @@ class CommonSettings(BaseSettings):
     signing_secret_arn: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     stage: str = "aws"  # "aws" or "local"
+    # SENDRAIL_ALLOW_PRIVATE_HOSTS: let mailboxes and fetched URLs reach loopback, private
+    # and link-local hosts (the local stack's sink). Never on in AWS.
+    allow_private_hosts: bool = False
 
     @field_validator("tables")
     @classmethod

@@ -56,6 +56,7 @@ def provider_config(settings: ProviderSettings) -> ProviderConfig:
     defaults = ProviderConfig()
     return ProviderConfig(
         smtp_timeout=settings.smtp_timeout,
+        allow_private_hosts=settings.allow_private_hosts,
         ses_region=settings.ses_region or settings.region,
         ses_endpoint_url=settings.ses_endpoint_url,
         google_client_id=settings.google_client_id,

@@ -165,6 +165,10 @@ class Mailbox(BaseModel):
     token_expires_at: datetime | None = None
     token_version: int = 0
     consecutive_errors: int = 0
+    # The last check (``POST /api/mailboxes/{id}/verify``): when it ran, and why it failed
+    # (None: it passed).
+    last_verified_at: datetime | None = None
+    verify_error: str | None = None
     created_at: datetime
     updated_at: datetime
 

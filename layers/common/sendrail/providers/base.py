@@ -43,6 +43,10 @@ class ProviderConfig:
     """Endpoints and client settings for every provider (from the function's settings)."""
 
     smtp_timeout: float = 20.0
+    # Connect to loopback/private/link-local hosts too (the local stack, a relay inside a
+    # VPC). Off by default: a tenant's mailbox must not reach our network. Cloud metadata
+    # endpoints are refused either way (``sendrail.providers.egress``).
+    allow_private_hosts: bool = False
     ses_region: str = "us-east-1"
     ses_endpoint_url: str | None = None
     google_client_id: str | None = None
@@ -58,6 +62,16 @@ class ProviderConfig:
     # A CA bundle for the OAuth providers' HTTPS endpoints (the local fakes' own CA);
     # None: the system's.
     ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a mailbox check (``POST /api/mailboxes/{id}/verify``). ``detail`` is
+    ours: never a secret, never a server's text beyond status codes."""
+
+    step: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,17 @@ class GmailSender:
             return None
         return bool(found.get("messages"))
 
+    def profile(self) -> str:
+        """The address the grant belongs to (``users.getProfile``), for the mailbox check.
+        Raises ``OSError`` (with the HTTP status only) when Gmail refuses."""
+        from googleapiclient.errors import HttpError  # noqa: PLC0415
+
+        try:
+            found = self._call(lambda gmail: gmail.users().getProfile(userId="me"))
+        except HttpError as exc:
+            raise OSError(f"Gmail answered HTTP {exc.resp.status}") from None
+        return str((found or {}).get("emailAddress", ""))
+
     def close(self) -> None:
         self._service = None
 

@@ -195,6 +195,20 @@ class OutlookSender:
             return None
         return bool(response.json().get("value"))
 
+    def profile(self) -> str:
+        """The address the grant belongs to (Graph ``/me``), for the mailbox check.
+        Raises ``OSError`` (with the HTTP status only) when Graph refuses."""
+        import requests  # noqa: PLC0415
+
+        try:
+            response = self._request("GET", "/me")
+        except requests.RequestException as exc:
+            raise OSError(f"Graph unreachable ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise OSError(f"Graph answered HTTP {response.status_code}")
+        found = response.json()
+        return str(found.get("mail") or found.get("userPrincipalName") or "")
+
     def close(self) -> None:
         self._http.close()
 

@@ -16,7 +16,7 @@ from typing import Any
 from sendrail.domain.mime import OutgoingMessage
 from sendrail.domain.models import Mailbox
 from sendrail.errors import MailboxSendError, PermanentSendError, TemporarySendError, UnknownOutcome
-from sendrail.providers.base import ProviderConfig, SendReceipt
+from sendrail.providers.base import ProviderConfig, SendReceipt, Step
 
 _TEMPORARY = {
     "TooManyRequestsException",
@@ -129,3 +129,53 @@ class SesSender:
 
     def close(self) -> None:
         return None
+
+
+def verify(mailbox: Mailbox, config: ProviderConfig) -> list[Step]:
+    """The sender's identity (its address or its domain) verified in this region, and the
+    account's sending enabled. Details name AWS error codes, never their messages."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    ses = client(config, "ses")
+    steps: list[Step] = []
+    try:
+        found = ses.get_identity_verification_attributes(
+            Identities=[mailbox.email, mailbox.domain]
+        )["VerificationAttributes"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        return [Step("identity", ok=False, detail=f"SES refused the lookup ({code})")]
+    except BotoCoreError as exc:
+        return [Step("identity", ok=False, detail=f"SES unreachable ({type(exc).__name__})")]
+    verified = [
+        name
+        for name in (mailbox.email, mailbox.domain)
+        if found.get(name, {}).get("VerificationStatus") == "Success"
+    ]
+    if not verified:
+        return [
+            Step(
+                "identity",
+                ok=False,
+                detail=f"neither {mailbox.email} nor {mailbox.domain} is verified in "
+                f"{config.ses_region}",
+            )
+        ]
+    steps.append(Step("identity", ok=True, detail=f"{verified[0]} is verified"))
+    try:
+        enabled = bool(ses.get_account_sending_enabled()["Enabled"])
+    except NotImplementedError:
+        # The local stack's SES (moto) does not report it; AWS always does.
+        steps.append(Step("sending", ok=True, detail="not reported by this SES endpoint"))
+        return steps
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        steps.append(Step("sending", ok=False, detail=f"SES refused the lookup ({code})"))
+        return steps
+    except BotoCoreError as exc:
+        steps.append(Step("sending", ok=False, detail=f"SES unreachable ({type(exc).__name__})"))
+        return steps
+    steps.append(
+        Step("sending", ok=enabled, detail="enabled" if enabled else "paused for the account")
+    )
+    return steps

@@ -3,18 +3,24 @@
 Classification: a 4xx reply is temporary, a 5xx reply about the recipient or content is
 permanent for that recipient, an authentication or sender refusal is the mailbox's
 problem. A connection lost after the message body was sent is an *unknown outcome*: the
-server may have queued it, so it is never blindly resent."""
+server may have queued it, so it is never blindly resent.
+
+Errors carry our classification plus the reply code and enhanced status code, never the
+server's text (a banner or reply can hold anything: an internal service's greeting, a
+secret). The connection goes through the egress guard (:mod:`sendrail.providers.egress`):
+a host that is, or resolves to, a forbidden address is the mailbox's permanent problem."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import smtplib
 import ssl
 from typing import Any
 
 from sendrail.domain.mime import OutgoingMessage
-from sendrail.domain.models import Mailbox, SmtpSecurity
+from sendrail.domain.models import Mailbox, SmtpSecurity, SmtpSettings
 from sendrail.errors import (
     MailboxSendError,
     PermanentSendError,
@@ -22,7 +28,11 @@ from sendrail.errors import (
     UnknownOutcome,
     Unreachable,
 )
-from sendrail.providers.base import ProviderConfig, SendReceipt
+from sendrail.providers.base import ProviderConfig, SendReceipt, Step
+from sendrail.providers.egress import EgressPolicy, EgressRefused, GuardedSMTP, GuardedSMTPSSL
+
+# RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail.
+_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 
 
 def _text(reply: Any) -> str:
@@ -31,13 +41,45 @@ def _text(reply: Any) -> str:
     return str(reply)
 
 
+def reply_codes(code: int, message: str) -> str:
+    """``"550 5.7.1"``: the reply code and, when the server gave one, the enhanced status
+    code — all of a server's reply that we repeat anywhere."""
+    enhanced = _ENHANCED.match(message)
+    return f"{code} {enhanced.group(1)}" if enhanced else str(code)
+
+
 def classify_reply(code: int, message: str, *, stage: str) -> Exception:
-    detail = f"SMTP {code} at {stage}: {message}"[:500]
+    codes = reply_codes(code, message)
     if 400 <= code < 500:
-        return TemporarySendError(detail, reason=f"smtp_{code}")
-    if code in (530, 534, 535, 538) or (stage == "mail" and code in (550, 553, 554)):
-        return MailboxSendError(detail, reason=f"smtp_{code}")
-    return PermanentSendError(detail, reason=f"smtp_{code}")
+        return TemporarySendError(
+            f"temporarily refused by server at {stage}: {codes}", reason=f"smtp_{code}"
+        )
+    if code in (530, 534, 535, 538):
+        return MailboxSendError(
+            f"authentication refused by server at {stage}: {codes}", reason=f"smtp_{code}"
+        )
+    if stage == "mail" and code in (550, 553, 554):
+        return MailboxSendError(f"sender refused by server: {codes}", reason=f"smtp_{code}")
+    return PermanentSendError(f"rejected by server at {stage}: {codes}", reason=f"smtp_{code}")
+
+
+def refused_host(exc: EgressRefused) -> MailboxSendError:
+    """A mailbox whose host the guard refuses cannot send until its settings change."""
+    what = f"a {exc.kind} address" if exc.kind else "not a valid host name"
+    return MailboxSendError(f"SMTP host refused: {what}", reason="smtp_host_refused")
+
+
+def open_smtp(settings: SmtpSettings, timeout: float, policy: EgressPolicy) -> smtplib.SMTP:
+    """A connection (TLS already, for implicit TLS) through the egress guard."""
+    if settings.security is SmtpSecurity.TLS:
+        return GuardedSMTPSSL(
+            settings.host,
+            settings.port,
+            timeout=timeout,
+            policy=policy,
+            context=ssl.create_default_context(),
+        )
+    return GuardedSMTP(settings.host, settings.port, timeout=timeout, policy=policy)
 
 
 class SmtpSender:
@@ -48,6 +90,7 @@ class SmtpSender:
         self._settings = mailbox.smtp
         self._password = json.loads(secret).get("password") if secret else None
         self._timeout = config.smtp_timeout
+        self._egress = EgressPolicy(allow_private=config.allow_private_hosts)
         self._conn: smtplib.SMTP | None = None
 
     # --- connection ----------------------------------------------------------------------
@@ -55,22 +98,19 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
         try:
-            conn: smtplib.SMTP
-            if s.security is SmtpSecurity.TLS:
-                conn = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=self._timeout, context=ssl.create_default_context()
-                )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=self._timeout)
+            conn = open_smtp(s, self._timeout, self._egress)
             conn.ehlo()
             if s.security is SmtpSecurity.STARTTLS:
                 conn.starttls(context=ssl.create_default_context())
                 conn.ehlo()
             if s.username:
                 conn.login(s.username, self._password or "")
+        except EgressRefused as exc:
+            raise refused_host(exc) from None
         except smtplib.SMTPAuthenticationError as exc:
+            codes = reply_codes(exc.smtp_code, _text(exc.smtp_error))
             raise MailboxSendError(
-                f"SMTP authentication refused ({exc.smtp_code})", reason="smtp_auth"
+                f"SMTP authentication refused ({codes})", reason="smtp_auth"
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise MailboxSendError(
@@ -160,3 +200,74 @@ class SmtpSender:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
             self._drop()
+
+
+# --- verification (``POST /api/mailboxes/{id}/verify``) ---------------------------------------
+
+VERIFY_TIMEOUT = 10.0  # the API answers within API Gateway's 29 s
+
+
+def verify(mailbox: Mailbox, secret: bytes | None, config: ProviderConfig) -> list[Step]:
+    """Connect, STARTTLS or TLS, AUTH, then MAIL FROM and RSET: never a send. Stops at the
+    first step that fails; each detail is our classification (codes, never reply text)."""
+    steps: list[Step] = []
+    s = mailbox.smtp
+    if s is None:
+        return [Step("connect", ok=False, detail="the mailbox has no SMTP settings")]
+    password = json.loads(secret).get("password") if secret else None
+    policy = EgressPolicy(allow_private=config.allow_private_hosts)
+    timeout = min(config.smtp_timeout, VERIFY_TIMEOUT)
+    conn: smtplib.SMTP | None = None
+    stage = "connect"
+    try:
+        conn = open_smtp(s, timeout, policy)
+        code, _ = conn.ehlo()
+        if code != 250:
+            conn.helo()
+        steps.append(Step("connect", ok=True, detail=f"connected to {s.host}:{s.port}"))
+        stage = "tls"
+        if s.security is SmtpSecurity.STARTTLS:
+            conn.starttls(context=ssl.create_default_context())
+            conn.ehlo()
+            steps.append(Step("tls", ok=True, detail="STARTTLS, certificate verified"))
+        elif s.security is SmtpSecurity.TLS:
+            steps.append(Step("tls", ok=True, detail="implicit TLS, certificate verified"))
+        else:
+            steps.append(Step("tls", ok=True, detail="not used (security: none)"))
+        stage = "auth"
+        if s.username:
+            conn.login(s.username, password or "")
+            steps.append(Step("auth", ok=True, detail="logged in"))
+        else:
+            steps.append(Step("auth", ok=True, detail="no username: not attempted"))
+        stage = "mail_from"
+        code, reply = conn.mail(mailbox.email)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, mailbox.email)
+        conn.rset()
+        steps.append(Step("mail_from", ok=True, detail="sender accepted (then reset)"))
+    except EgressRefused as exc:
+        steps.append(Step(stage, ok=False, detail=refused_host(exc).message))
+    except smtplib.SMTPNotSupportedError:
+        what = "STARTTLS" if stage == "tls" else "AUTH" if stage == "auth" else "a command"
+        steps.append(Step(stage, ok=False, detail=f"the server does not offer {what}"))
+    except smtplib.SMTPAuthenticationError as exc:
+        codes = reply_codes(exc.smtp_code, _text(exc.smtp_error))
+        steps.append(Step(stage, ok=False, detail=f"authentication refused ({codes})"))
+    except smtplib.SMTPResponseException as exc:
+        where = "mail" if stage == "mail_from" else stage
+        error = classify_reply(exc.smtp_code, _text(exc.smtp_error), stage=where)
+        steps.append(Step(stage, ok=False, detail=str(error)))
+    except ssl.SSLCertVerificationError:
+        steps.append(Step(stage, ok=False, detail="TLS certificate not trusted for this host"))
+    except ssl.SSLError as exc:
+        steps.append(Step(stage, ok=False, detail=f"TLS failed ({type(exc).__name__})"))
+    except (OSError, smtplib.SMTPException) as exc:
+        steps.append(Step(stage, ok=False, detail=f"connection failed ({type(exc).__name__})"))
+    finally:
+        if conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.quit()
+            with contextlib.suppress(OSError):
+                conn.close()
+    return steps

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
 
+from sendrail.domain import hosts
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
@@ -29,6 +30,27 @@ Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 
 class SmtpInput(SmtpSettings):
     password: SecretStr | None = Field(default=None, max_length=1024)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        # A host name or an IP literal, nothing else (no URL, port, spaces, CR/LF).
+        # Stored mailboxes are not re-validated on read; dispatch's guard refuses them.
+        return hosts.check_host(value)
+
+
+def check_smtp_host(smtp: SmtpSettings | None, *, allow_private_hosts: bool) -> None:
+    """What can be known before resolving: an address literal in a forbidden range,
+    ``localhost`` or a metadata name is refused now (dispatch checks what a name resolves
+    to when it connects)."""
+    if smtp is None:
+        return
+    kind = hosts.classify_name(smtp.host)
+    if hosts.refused(kind, allow_private=allow_private_hosts):
+        raise ValidationFailed(
+            f"smtp.host is a {kind} address, which mailboxes may not use",
+            details=[{"field": "smtp.host", "reason": f"{kind} address refused"}],
+        )
 
 
 class MailboxFields(BaseModel):
@@ -84,7 +106,9 @@ def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
     return json.dumps({"password": smtp.password.get_secret_value()}).encode()
 
 
-def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
+def create(
+    deps: Deps, tenant_id: str, spec: MailboxCreate, *, allow_private_hosts: bool = False
+) -> Mailbox:
     if spec.provider not in SUPPORTED:
         raise ValidationFailed(
             f"provider {spec.provider.value} cannot be connected yet",
@@ -95,6 +119,7 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
             "an smtp mailbox needs smtp settings", details=[{"field": "smtp", "reason": "required"}]
         )
     _check_connections(spec.provider, spec.max_connections)
+    check_smtp_host(spec.smtp, allow_private_hosts=allow_private_hosts)
     try:
         email = normalize(str(spec.email))
     except InvalidAddress as exc:
@@ -126,7 +151,14 @@ def get(deps: Deps, tenant_id: str, mailbox_id: str) -> tuple[Mailbox, int]:
     return deps.mailboxes.require(tenant_id, mailbox_id)
 
 
-def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) -> Mailbox:
+def update(
+    deps: Deps,
+    tenant_id: str,
+    mailbox_id: str,
+    changes: MailboxFields,
+    *,
+    allow_private_hosts: bool = False,
+) -> Mailbox:
     mailbox, version = get(deps, tenant_id, mailbox_id)
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be changed")
@@ -134,6 +166,7 @@ def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) 
         k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
     }
     _check_connections(mailbox.provider, changes.max_connections)
+    check_smtp_host(changes.smtp, allow_private_hosts=allow_private_hosts)
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
     if "tags" in given and given["tags"] is None:

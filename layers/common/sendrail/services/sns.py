@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import re
-import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+from sendrail.domain import hosts
+from sendrail.providers import egress
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -34,24 +36,61 @@ class SnsError(ValueError):
 
 @dataclass(frozen=True)
 class SnsPolicy:
-    """Where certificates and subscription confirmations may come from."""
+    """Where certificates and subscription confirmations may come from. ``fetch`` gets a
+    URL :meth:`vet` accepted; by default through the egress guard."""
 
     host_pattern: str = AWS_HOSTS
     schemes: tuple[str, ...] = ("https",)
     topic_arns: tuple[str, ...] = ()  # empty: any topic
-    fetch: Callable[[str], bytes] = field(default=lambda url: _get(url))
+    allow_private_hosts: bool = False
+    fetch: Callable[[SplitResult, bool], bytes] | None = None
+
+    def vet(self, url: str) -> SplitResult:
+        """The URL split, or :class:`SnsError` unless it is plainly an SNS endpoint: no
+        spaces or control characters, an allowed scheme, no user information, a host (and
+        port, when the pattern names one) matching ``host_pattern`` in full, no fragment."""
+        if not url or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+            raise SnsError("the URL has spaces or control characters")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise SnsError("the URL cannot be parsed") from exc
+        if parts.scheme not in self.schemes:
+            raise SnsError("the URL's scheme is not allowed")
+        if "@" in parts.netloc or parts.username is not None or parts.fragment:
+            raise SnsError("the URL has user information or a fragment")
+        try:
+            host = hosts.check_host(parts.hostname or "")
+        except hosts.InvalidHost as exc:
+            raise SnsError("the URL's host is not a host name") from exc
+        if parts.netloc.lower() != (f"{host}:{port}" if port is not None else host):
+            raise SnsError("the URL's authority is not plain")
+        where = f"{host}:{port}" if port is not None else host
+        if re.fullmatch(self.host_pattern, where) is None:
+            raise SnsError("the URL does not point at SNS")
+        return parts
 
     def allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return parts.scheme in self.schemes and re.match(self.host_pattern, host) is not None
+        try:
+            self.vet(url)
+        except SnsError:
+            return False
+        return True
+
+    def get(self, url: str) -> bytes:
+        parts = self.vet(url)
+        if self.fetch is not None:
+            return self.fetch(parts, self.allow_private_hosts)
+        return _get(parts, self.allow_private_hosts)
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - allowlisted above
-        return bytes(response.read())
+def _get(url: SplitResult, allow_private_hosts: bool) -> bytes:
+    """Through the egress guard: the SNS host resolved once, checked, and pinned."""
+    try:
+        return egress.http_get(url, egress.EgressPolicy(allow_private=allow_private_hosts))
+    except egress.EgressRefused as exc:
+        raise SnsError(f"the URL's host is refused ({exc.kind or 'invalid'})") from None
 
 
 @lru_cache(maxsize=16)
@@ -93,7 +132,7 @@ def verify(message: Mapping[str, Any], policy: SnsPolicy) -> None:
         raise SnsError("unknown signature version")
     try:
         signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
-        key = _certificate(policy.fetch(url)).public_key()
+        key = _certificate(policy.get(url)).public_key()
     except (ValueError, OSError) as exc:
         raise SnsError("the signature or certificate cannot be read") from exc
     if not isinstance(key, rsa.RSAPublicKey):
@@ -108,4 +147,4 @@ def confirm_subscription(message: Mapping[str, Any], policy: SnsPolicy) -> None:
     url = str(message.get("SubscribeURL", ""))
     if not policy.allowed(url):
         raise SnsError("the subscription URL does not point at SNS")
-    policy.fetch(url)
+    policy.get(url)
