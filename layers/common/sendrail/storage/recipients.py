@@ -17,7 +17,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from sendrail.domain.models import Recipient, RecipientStatus
-from sendrail.storage.codec import is_conditional_failure
+from sendrail.storage.codec import is_conditional_failure, resume_key
 from sendrail.storage.tables import RecipientItem
 
 LEASE_SHARD = "L"
@@ -178,7 +178,9 @@ class RecipientRepo:
             campaign_id,
             filter_condition=(RecipientItem.status == status.value) if status else None,
             limit=limit,
-            last_evaluated_key=after,
+            last_evaluated_key=resume_key(
+                after, ("campaign_id", "email"), {"campaign_id": campaign_id}
+            ),
             consistent_read=consistent,
         )
         items = [from_item(i) for i in result]
