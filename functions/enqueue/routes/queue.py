@@ -51,17 +51,19 @@ class Servers(BaseModel):
 
 
 class QueueStatus(BaseModel):
+    """The tenant's view: its window and its own figures; the processor's run counts, errors
+    and queue depths are platform figures (``GET /api/admin/queue/status``)."""
+
     now: str
     enabled: bool
     in_window: bool
     window: dict[str, Any] | None
     next_window_open_at: str | None
-    last_run_at: str | None
-    last_run: dict[str, int] | None
-    last_error: str | None
-    last_error_at: str | None
-    queues: dict[str, dict[str, int]]
-    dead_letters: int
+    last_run_at: str | None = Field(description="when the processor last ran (any tenant)")
+    queued: int
+    deferred: int
+    sending: int
+    failed: int
 
 
 class Scope(BaseModel):
