@@ -134,6 +134,11 @@ def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) 
         k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
     }
     _check_connections(mailbox.provider, changes.max_connections)
+    if "timezone" in given and given["timezone"] is None:
+        raise ValidationFailed(
+            "timezone cannot be removed; give an IANA name such as UTC",
+            details=[{"field": "timezone", "reason": "null"}],
+        )
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
     if "tags" in given and given["tags"] is None:
