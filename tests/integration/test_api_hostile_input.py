@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -330,7 +330,21 @@ def test_given_recipient_data_nested_300_deep_then_import_answers_422(api: Api, 
         },
     )
     assert_error(reply, 422, "validation_failed")
-    assert "recipients" in json.dumps(reply.body["error"]["details"])
+    assert reply.body["error"]["details"][0] == {
+        "field": "data",
+        "row": 2,
+        "email": "a@example.com",
+        "reason": "data is nested deeper than 8 levels",
+    }
+    assert snapshot(aws) == before
+
+
+def test_given_a_single_message_with_deep_or_large_data_then_422(api: Api, ids, aws):
+    before = snapshot(aws)
+    base = {"to": "a@example.com", "subject": "s", "html": "h"}
+    for data in (nested(9), {"big": "x" * 9000}):
+        reply = api.post("/api/queue/enqueue", {**base, "data": data})
+        assert_error(reply, 422, "validation_failed")
     assert snapshot(aws) == before
 
 
@@ -373,7 +387,7 @@ def test_given_deep_data_already_stored_then_the_readers_still_answer(api: Api, 
         assert "deep@example.com" in report.raw
 
 
-def test_given_recipient_data_over_16kb_then_import_answers_422(api: Api, ids, aws):
+def test_given_recipient_data_over_the_size_bound_then_import_answers_422(api: Api, ids, aws):
     before = snapshot(aws)
     big = {f"f{i}": "x" * 1000 for i in range(17)}
     reply = api.post(
@@ -517,7 +531,7 @@ def test_given_a_campaign_stored_with_a_far_scheduled_at_then_start_does_not_500
     c = ids["c"]
     api.post(f"/api/campaigns/{c}/recipients", {"recipients": [{"email": "a@example.com"}]})
     campaign = deps.campaigns.get(tenant["id"], c)
-    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
     deps.campaigns.replace(campaign.model_copy(update={"scheduled_at": far}))
     reply = api.post(f"/api/campaigns/{c}/start")
     assert reply.status < 500, reply.raw

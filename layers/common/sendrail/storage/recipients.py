@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from sendrail.domain import recipient_data
 from sendrail.domain.models import Recipient, RecipientStatus
 from sendrail.storage.codec import is_conditional_failure, resume_key
 from sendrail.storage.tables import RecipientItem
@@ -89,7 +90,7 @@ def from_raw(item: dict[str, Any]) -> Recipient:
         "email": item["email"]["S"],
         "tenant_id": item["tenant_id"]["S"],
         "status": RecipientStatus(item["status"]["S"]),
-        "data": data if isinstance(data, dict) else {},
+        "data": recipient_data.clip(data) if isinstance(data, dict) else {},
         "attempts": int(item["attempts"]["N"]) if "attempts" in item else 0,
         "lease_until": datetime.fromtimestamp(float(lease["N"]), UTC) if lease else None,
     }
