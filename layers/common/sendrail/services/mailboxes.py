@@ -11,6 +11,7 @@ from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,
+    Count,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -37,8 +38,8 @@ class MailboxFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     from_name: str | None = Field(default=None, max_length=200)
-    daily_limit: int | None = Field(default=None, ge=0, le=10_000_000)
-    hourly_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    daily_limit: Count | None = None
+    hourly_limit: Count | None = None
     rate_limit: RateLimit | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     warmup: Warmup | None = None
