@@ -534,4 +534,5 @@ def test_given_a_campaign_stored_with_a_far_scheduled_at_then_start_does_not_500
     far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
     deps.campaigns.replace(campaign.model_copy(update={"scheduled_at": far}))
     reply = api.post(f"/api/campaigns/{c}/start")
-    assert reply.status < 500, reply.raw
+    assert_error(reply, 422, "validation_failed")
+    assert reply.body["error"]["details"][0]["field"] == "scheduled_at"
