@@ -43,7 +43,7 @@ class ImportResult:
 
 def parse_csv(text: str, first_row: int = 1) -> list[Row]:
     """Header row, one ``email`` column (any case); every other column becomes data. A
-    malformed CSV (a cell over the csv module's 131,072-character limit, a NUL byte) is
+    malformed CSV (e.g. a cell over the csv module's 131,072-character limit) is
     refused with the line it was found on."""
     reader = csv.reader(io.StringIO(text))
     try:
