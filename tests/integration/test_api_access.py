@@ -46,6 +46,7 @@ OWNER_ONLY = [
 ADMIN_ONLY = [
     ("GET", "/api/admin/tenants", None),
     ("GET", "/api/admin/stats", None),
+    ("GET", "/api/admin/queue/status", None),
     ("POST", "/api/admin/tenants", {"name": "T", "owner_email": "o@example.com"}),
 ]
 

@@ -351,12 +351,14 @@ def test_given_counters_that_drifted_then_a_real_count_repairs_them_and_complete
         assert (body["counts"]["queued"], body["counts"]["sent"]) == (0, 1)
 
 
-def test_given_a_poison_message_then_it_lands_in_the_dlq_and_shows_in_status(api, tenant, deps):
+def test_given_a_poison_message_then_it_lands_in_the_dlq_and_shows_in_status(
+    api, tenant, deps, admin
+):
     deps.queues.client.send_message(QueueUrl=deps.queues.url("send-normal"), MessageBody="not json")
     # Put there by hand, it announced nothing: the quarter-hour sweep finds it.
     with time_machine.travel("2026-11-23T10:15:00Z", tick=False):
         run_dispatch()
-    status = api.get("/api/queue/status").body
+    status = api.get("/api/admin/queue/status", token=admin).body
     assert status["dead_letters"] == 1
     assert status["queues"]["send-normal-dlq"]["visible"] == 1
     assert status["last_run_at"] is not None

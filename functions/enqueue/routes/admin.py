@@ -65,6 +65,28 @@ class PlatformStats(BaseModel):
     last_error: str | None
 
 
+class PlatformQueueStatus(BaseModel):
+    now: str
+    last_run_at: str | None
+    last_run: dict[str, int] | None
+    last_error: str | None
+    last_error_at: str | None
+    queues: dict[str, dict[str, int]]
+    dead_letters: int
+
+
+@router.get(
+    "/api/admin/queue/status",
+    summary="The processor's last run and error, and every queue's depth",
+    tags=["admin"],
+)
+def platform_queue_status() -> PlatformQueueStatus:
+    need(router, ADMIN)
+    from sendrail.services import queue_views  # noqa: PLC0415
+
+    return PlatformQueueStatus(**queue_views.platform_status(deps()))
+
+
 @router.get("/api/admin/stats", summary="System-wide queue and send figures", tags=["admin"])
 def platform_stats() -> PlatformStats:
     need(router, ADMIN)

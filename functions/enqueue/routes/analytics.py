@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -8,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel
 from sendrail.clock import parse_rfc3339
-from sendrail.errors import PayloadTooLarge, ValidationFailed
+from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from sendrail.services import analytics, bounces, campaigns, mailboxes
 from sendrail.services.auth import READ, WRITE
 from sendrail.storage.codec import decode_cursor, encode_cursor
@@ -165,6 +167,19 @@ def mailbox_rates(mailbox_id: str, days: Annotated[int, Query(ge=1, le=90)] = 30
     return Rates(**analytics.mailbox_analytics(deps(), mailbox_id, days))
 
 
+def _raw_body() -> bytes:
+    """The request body as the client sent it: a DSN is bytes, in any charset (API Gateway
+    hands binary media types over in base64)."""
+    event = router.current_event
+    text = event.body or ""
+    if not event.is_base64_encoded:
+        return text.encode("utf-8", "surrogateescape")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise BadRequest("the body is not valid base64", details=[{"field": "body"}]) from exc
+
+
 @router.post(
     "/api/bounces",
     summary="Classify and apply a raw DSN",
@@ -173,8 +188,7 @@ def mailbox_rates(mailbox_id: str, days: Annotated[int, Query(ge=1, le=90)] = 30
 )
 def bounce(campaign_id: Annotated[str | None, Query()] = None) -> BounceResult:
     _, tenant_id = tenant(router, WRITE)
-    raw = router.current_event.decoded_body or ""
-    body = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+    body = _raw_body()
     if not body.strip():
         raise ValidationFailed("send the bounce message as the body", details=[{"field": "body"}])
     if len(body) > 2 * 1024 * 1024:

@@ -4,7 +4,8 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sendrail.errors import ValidationFailed
 from sendrail.services import campaigns, estimates, queue_views
 from sendrail.services.auth import READ, WRITE
 
@@ -50,23 +51,52 @@ class Servers(BaseModel):
 
 
 class QueueStatus(BaseModel):
+    """The tenant's view: its window and its own figures; the processor's run counts, errors
+    and queue depths are platform figures (``GET /api/admin/queue/status``)."""
+
     now: str
     enabled: bool
     in_window: bool
     window: dict[str, Any] | None
     next_window_open_at: str | None
-    last_run_at: str | None
-    last_run: dict[str, int] | None
-    last_error: str | None
-    last_error_at: str | None
-    queues: dict[str, dict[str, int]]
-    dead_letters: int
+    last_run_at: str | None = Field(description="when the processor last ran (any tenant)")
+    queued: int
+    deferred: int
+    sending: int
+    failed: int
 
 
 class Scope(BaseModel):
+    """Which campaign a repair touches; leave ``campaign_id`` out (or send no body) for all
+    of the tenant's campaigns. An explicit ``null`` or ``""`` is refused, never "all"."""
+
     model_config = ConfigDict(extra="forbid")
 
-    campaign_id: str | None = Field(default=None, max_length=64)
+    campaign_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+
+    @field_validator("campaign_id", mode="before")
+    @classmethod
+    def _an_id_when_given(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give a campaign id, or leave campaign_id out for every campaign")
+        return value
+
+
+def _scope(body: Scope | None) -> str | None:
+    """The campaign a repair is limited to, or None for every campaign: only when there is
+    no body at all or ``campaign_id`` is left out. (Powertools reads a JSON array sent to an
+    object body as its first element, so ``[null, null]`` arrives as no body: refused.)"""
+    if body is None:
+        raw = router.current_event.decoded_body or ""
+        if raw.strip():
+            raise ValidationFailed(
+                'send {"campaign_id": "..."} or {} (every campaign)',
+                details=[{"field": "body", "reason": "not an object"}],
+            )
+        return None
+    return body.campaign_id
 
 
 class Requeued(BaseModel):
@@ -110,7 +140,7 @@ def queue_status() -> QueueStatus:
 @router.post("/api/queue/retry-failed", summary="Requeue failed recipients", tags=["queue"])
 def retry_failed(body: Scope | None = None) -> Requeued:
     _, tenant_id = tenant(router, WRITE)
-    scope = body.campaign_id if body else None
+    scope = _scope(body)
     return Requeued(requeued=queue_views.retry_failed(deps(), tenant_id, scope))
 
 
@@ -119,7 +149,7 @@ def retry_failed(body: Scope | None = None) -> Requeued:
 )
 def clear(body: Scope | None = None) -> Cleared:
     _, tenant_id = tenant(router, WRITE)
-    scope = body.campaign_id if body else None
+    scope = _scope(body)
     return Cleared(cleared=queue_views.clear_failed(deps(), tenant_id, scope))
 
 

@@ -6,7 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sendrail.domain.models import ApiSettings, DomainThrottle, SendingSettings, ThrottleScope
+from sendrail.domain.models import (
+    ApiSettings,
+    Count,
+    DomainThrottle,
+    SendingSettings,
+    ThrottleScope,
+)
 from sendrail.errors import NotFound, ValidationFailed
 from sendrail.services import rate_limits
 from sendrail.services.auth import READ, WRITE
@@ -24,8 +30,8 @@ NAME = r"^[a-z0-9][a-z0-9.\-]{0,252}$"
 class ThrottleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_per_hour: int | None = Field(default=None, ge=0, le=10_000_000)
-    max_per_day: int | None = Field(default=None, ge=0, le=100_000_000)
+    max_per_hour: Count | None = None
+    max_per_day: Count | None = None
     max_per_minute: int | None = Field(default=None, ge=0, le=1_000_000)
     scope: ThrottleScope = ThrottleScope.RECIPIENT
     domains: list[str] | None = Field(default=None, max_length=200)

@@ -21,6 +21,12 @@ class BadRequest(SendrailError):
     code = "bad_request"
 
 
+class InvalidCursor(BadRequest):
+    """A list cursor that this list never handed out (malformed, forged, or another's)."""
+
+    code = "invalid_cursor"
+
+
 class ValidationFailed(SendrailError):
     code = "validation_failed"
 

@@ -14,6 +14,11 @@ from sendrail.domain.windows import Window, zone
 PositiveInt = Annotated[int, Field(ge=1)]
 MAX_CONNECTIONS = 50  # parallel connections one mailbox may ask for
 NonNegativeInt = Annotated[int, Field(ge=0)]
+# The ceiling of every count a client sets per day or per hour (sends, warm-up steps, the
+# sample a rate needs): far above any real mailbox or tenant, small enough for any sum.
+MAX_COUNT = 10_000_000
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+PositiveCount = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
 class Role(StrEnum):
@@ -84,9 +89,9 @@ class RateLimit(BaseModel):
 class Warmup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_per_day: PositiveInt
+    start_per_day: PositiveCount
     increase_percent: float = Field(gt=0, le=1000)
-    max_per_day: PositiveInt
+    max_per_day: PositiveCount
 
 
 class SmtpSecurity(StrEnum):
@@ -204,8 +209,8 @@ class SendingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_per_hour: NonNegativeInt | None = None
-    max_per_day: NonNegativeInt | None = None
+    max_per_hour: Count | None = None
+    max_per_day: Count | None = None
     enabled: bool = True
     window: Window | None = None
     batch_size: int = Field(default=50, ge=1, le=1000)
@@ -217,7 +222,7 @@ class SendingSettings(BaseModel):
     # its bounce or complaint rate reaches these (SES's review levels by default).
     bounce_rate_pause: float = Field(default=0.05, gt=0, le=1)
     complaint_rate_pause: float = Field(default=0.001, gt=0, le=1)
-    rate_min_sent: int = Field(default=200, ge=1)
+    rate_min_sent: int = Field(default=200, ge=1, le=MAX_COUNT)
     unsubscribe_mailto: str | None = Field(default=None, max_length=320)
 
     @field_validator("timezone")

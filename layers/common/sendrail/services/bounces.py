@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import Message
 from email.parser import HeaderParser
+from email.utils import getaddresses
 from enum import StrEnum
 from typing import Any
 
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.models import MailboxStatus, RecipientStatus, SuppressionReason
+from sendrail.errors import ValidationFailed
 from sendrail.observability import count, logger
 from sendrail.services import counters, suppressions
 from sendrail.services.deps import Deps
@@ -103,10 +105,25 @@ def _delivery_status(message: Message) -> dict[str, Kind]:
     return found
 
 
+def _usable_from(message: Message) -> None:
+    """flufl.bounce's detectors read the first address of ``From`` and raise IndexError
+    when there is none (no ``From``, or an empty one): such a message is classified as
+    from the null sender ``<>``, which is what it says."""
+    if not getaddresses([str(message.get("from", ""))]):
+        del message["from"]
+        message["From"] = "<>"
+
+
 def classify_dsn(raw: bytes) -> list[Event]:
     from flufl.bounce import all_failures  # noqa: PLC0415 - only bounce intake needs it
 
     message = email.message_from_bytes(raw)
+    if not message.keys():
+        raise ValidationFailed(
+            "the body is not a mail message (no header could be read)",
+            details=[{"field": "body", "reason": "not a DSN"}],
+        )
+    _usable_from(message)
     temporary, permanent = all_failures(message)
     kinds: dict[str, Kind] = {}
     for value in permanent:

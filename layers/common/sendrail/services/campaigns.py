@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from sendrail.domain.headers import check_name, check_value
-from sendrail.domain.models import Campaign, CampaignCounts, CampaignKind, CampaignStatus
+from sendrail.domain.models import (
+    Campaign,
+    CampaignCounts,
+    CampaignKind,
+    CampaignStatus,
+    MailboxStatus,
+)
 from sendrail.domain.templates import TemplateError, check
 from sendrail.domain.windows import Window
 from sendrail.errors import Conflict, NotFound, ValidationFailed
@@ -24,6 +30,9 @@ CANCELLABLE = frozenset(
     {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
 )
 MAX_HTML = 512 * 1024
+# ``scheduled_at``: not before 2000, not more than a year ahead of now (the clock's).
+EARLIEST_SCHEDULE = datetime(2000, 1, 1, tzinfo=UTC)
+SCHEDULE_AHEAD = timedelta(days=366)
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -74,8 +83,16 @@ class CampaignFields(BaseModel):
     @field_validator("scheduled_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("scheduled_at needs a timezone (use RFC 3339, e.g. ...Z)")
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("scheduled_at is out of range") from None
+        if value < EARLIEST_SCHEDULE:
+            raise ValueError("scheduled_at is before 2000")
         return value
 
 
@@ -104,9 +121,37 @@ def _check_templates(fields: dict[str, Any]) -> None:
         raise ValidationFailed("a template does not parse", details=problems)
 
 
+def _check_schedule(deps: Deps, when: datetime | None) -> None:
+    if when is not None and when > deps.clock.now() + SCHEDULE_AHEAD:
+        raise ValidationFailed(
+            "scheduled_at is more than a year ahead",
+            details=[{"field": "scheduled_at", "reason": "at most a year ahead"}],
+        )
+
+
+def _check_mailboxes(deps: Deps, tenant_id: str, mailbox_ids: list[str] | None) -> None:
+    """Every id names one of the tenant's mailboxes, not archived (another tenant's and a
+    missing one read the same: no such mailbox)."""
+    if not mailbox_ids:
+        return
+    usable = {
+        m.id
+        for m in deps.mailboxes.all_for_tenant(tenant_id)
+        if m.status is not MailboxStatus.ARCHIVED
+    }
+    unknown = sorted({m for m in mailbox_ids if m not in usable})
+    if unknown:
+        raise ValidationFailed(
+            "mailbox_ids names mailboxes that do not exist or are archived",
+            details=[{"field": "mailbox_ids", "reason": "no such mailbox", "ids": unknown[:20]}],
+        )
+
+
 def create(deps: Deps, tenant_id: str, spec: CampaignCreate) -> Campaign:
     fields = spec.model_dump(exclude_none=True)
     _check_templates(fields)
+    _check_schedule(deps, spec.scheduled_at)
+    _check_mailboxes(deps, tenant_id, spec.mailbox_ids)
     now = deps.clock.now()
     campaign = Campaign(
         id=new_id("cmp", now), tenant_id=tenant_id, created_at=now, updated_at=now, **fields
@@ -132,6 +177,8 @@ def update(deps: Deps, tenant_id: str, campaign_id: str, changes: CampaignFields
         if required in given and given[required] is None:
             raise ValidationFailed(f"{required} cannot be removed", details=[{"field": required}])
     _check_templates(given)
+    _check_schedule(deps, given.get("scheduled_at"))
+    _check_mailboxes(deps, tenant_id, given.get("mailbox_ids"))
     if (
         given.get("mailbox_ids")
         and (given.get("mailbox_tags") or campaign.mailbox_tags)
@@ -161,6 +208,8 @@ def start(deps: Deps, tenant_id: str, campaign_id: str) -> Campaign:
         raise Conflict(f"a {campaign.status.value} campaign cannot be started")
     if campaign.counts.total == 0 and campaign.imports_pending == 0:
         raise Conflict("the campaign has no recipients; add some first")
+    _check_mailboxes(deps, tenant_id, campaign.mailbox_ids)
+    _check_schedule(deps, campaign.scheduled_at)
     now = deps.clock.now()
     if campaign.scheduled_at and campaign.scheduled_at > now:
         moved = deps.campaigns.transition(

@@ -12,6 +12,7 @@ from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,
+    Count,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -59,8 +60,8 @@ class MailboxFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     from_name: str | None = Field(default=None, max_length=200)
-    daily_limit: int | None = Field(default=None, ge=0, le=10_000_000)
-    hourly_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    daily_limit: Count | None = None
+    hourly_limit: Count | None = None
     rate_limit: RateLimit | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     warmup: Warmup | None = None
@@ -166,6 +167,11 @@ def update(
         k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
     }
     _check_connections(mailbox.provider, changes.max_connections)
+    if "timezone" in given and given["timezone"] is None:
+        raise ValidationFailed(
+            "timezone cannot be removed; give an IANA name such as UTC",
+            details=[{"field": "timezone", "reason": "null"}],
+        )
     check_smtp_host(changes.smtp, allow_private_hosts=allow_private_hosts)
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0

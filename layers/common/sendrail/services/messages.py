@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from sendrail.domain import recipient_data
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
@@ -45,6 +46,14 @@ class MessageCreate(BaseModel):
     @classmethod
     def _single_line(cls, value: str | None) -> str | None:
         return check_value(value) if value is not None else None
+
+    @field_validator("data")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reason = recipient_data.problem(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
 
 
 def enqueue(deps: Deps, tenant_id: str, spec: MessageCreate) -> tuple[Campaign, Recipient]:

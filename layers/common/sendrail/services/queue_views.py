@@ -95,23 +95,44 @@ def servers(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
 
 
 def status(deps: Deps, tenant_id: str) -> dict[str, Any]:
-    """Processor health (last dispatch run and error), the tenant's window, queue depths."""
+    """``GET /api/queue/status`` for one tenant: whether the processor is running (the time
+    of its last run, nothing of what it did), the tenant's window and its own queue figures.
+    Other tenants' and platform figures (run counts, errors, SQS depths) are for the
+    platform admin only: :func:`platform_status`."""
     now = deps.clock.now()
     settings = deps.settings.sending(tenant_id)
     windows = [settings.window] if settings.window else []
     inside = all_open(windows, now) if windows else True
     opens = None if inside or not windows else next_open_all(windows, now)
-    queues: dict[str, dict[str, int]] = {}
-    for band in BANDS:
-        queues[band.name] = deps.queues.depth(band.name)
-        queues[f"{band.name}-dlq"] = deps.queues.depth(f"{band.name}-dlq")
-    health = deps.system.dispatch_health()
+    own = totals(deps, tenant_id)
     return {
         "now": to_rfc3339(now),
         "enabled": settings.enabled,
         "in_window": inside,
         "window": settings.window.model_dump() if settings.window else None,
         "next_window_open_at": to_rfc3339(opens) if opens else None,
+        "last_run_at": deps.system.dispatch_health().get("last_run_at"),
+        "queued": own.total_queued,
+        "deferred": own.total_deferred,
+        "sending": own.total_sending,
+        "failed": own.total_failed,
+    }
+
+
+def _queue_depths(deps: Deps) -> dict[str, dict[str, int]]:
+    queues: dict[str, dict[str, int]] = {}
+    for band in BANDS:
+        queues[band.name] = deps.queues.depth(band.name)
+        queues[f"{band.name}-dlq"] = deps.queues.depth(f"{band.name}-dlq")
+    return queues
+
+
+def platform_status(deps: Deps) -> dict[str, Any]:
+    """``GET /api/admin/queue/status``: the processor's last run and error, queue depths."""
+    queues = _queue_depths(deps)
+    health = deps.system.dispatch_health()
+    return {
+        "now": to_rfc3339(deps.clock.now()),
         "last_run_at": health.get("last_run_at"),
         "last_run": health.get("last_run"),
         "last_error": health.get("last_error"),
@@ -204,10 +225,7 @@ def platform(deps: Deps, tenant_limit: int = 1000) -> dict[str, Any]:
         day = deps.stats.get(stats.tenant_key(tenant_id), today)
         sent += day.get("sent", 0)
         failed += day.get("failed", 0)
-    queues = {}
-    for band in BANDS:
-        queues[band.name] = deps.queues.depth(band.name)
-        queues[f"{band.name}-dlq"] = deps.queues.depth(f"{band.name}-dlq")
+    queues = _queue_depths(deps)
     health = deps.system.dispatch_health()
     return {
         "tenants": len(tenants),

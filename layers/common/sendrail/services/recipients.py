@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sendrail.domain import recipient_data
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.models import Campaign, CampaignStatus, Recipient, RecipientStatus
 from sendrail.errors import Conflict, ValidationFailed
 from sendrail.services import counters
 from sendrail.services.deps import Deps
 
-MAX_DATA_BYTES = 8 * 1024
 CLOSED = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
 
 
@@ -43,8 +42,20 @@ class ImportResult:
 
 
 def parse_csv(text: str, first_row: int = 1) -> list[Row]:
-    """Header row, one ``email`` column (any case); every other column becomes data."""
+    """Header row, one ``email`` column (any case); every other column becomes data. A
+    malformed CSV (e.g. a cell over the csv module's 131,072-character limit) is
+    refused with the line it was found on."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _csv_rows(reader, first_row)
+    except csv.Error as exc:
+        raise ValidationFailed(
+            f"the CSV cannot be read at line {reader.line_num}: {exc}",
+            details=[{"field": "body", "line": reader.line_num, "reason": str(exc)[:200]}],
+        ) from None
+
+
+def _csv_rows(reader: Any, first_row: int) -> list[Row]:
     try:
         header = next(reader)
     except StopIteration:
@@ -100,6 +111,7 @@ class Prepared:
 def prepare(rows: list[Row]) -> Prepared:
     out = Prepared()
     seen: set[str] = set()
+    oversized: list[dict[str, Any]] = []
     for row in rows:
         if not isinstance(row.email, str) or not row.email.strip():
             email = row.email if isinstance(row.email, str) else None
@@ -111,20 +123,22 @@ def prepare(rows: list[Row]) -> Prepared:
             out.invalid.append({"row": row.number, "email": row.email[:320], "reason": str(exc)})
             continue
         data = {str(k)[:128]: _scalar(v) for k, v in row.data.items()}
-        if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
-            out.invalid.append(
-                {
-                    "row": row.number,
-                    "email": email,
-                    "reason": f"data is larger than {MAX_DATA_BYTES} bytes",
-                }
-            )
+        reason = recipient_data.problem(data)
+        if reason is not None:
+            oversized.append({"field": "data", "row": row.number, "email": email, "reason": reason})
             continue
         if email in seen:
             out.duplicates += 1
             continue
         seen.add(email)
         out.valid.append(Valid(row.number, email, data))
+    if oversized:
+        # Refused as a whole: data this large or deep is not a mistake in one row.
+        raise ValidationFailed(
+            f"recipient data is limited to {recipient_data.MAX_BYTES} bytes and "
+            f"{recipient_data.MAX_DEPTH} levels of nesting ({len(oversized)} rows over)",
+            details=oversized[:20],
+        )
     return out
 
 

@@ -14,7 +14,13 @@ from sendrail.clock import to_rfc3339
 from sendrail.domain.models import Campaign, CampaignCounts, CampaignKind, CampaignStatus
 from sendrail.errors import Conflict
 from sendrail.storage import system
-from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, save_versioned
+from sendrail.storage.codec import (
+    dump,
+    get_or_none,
+    is_conditional_failure,
+    resume_key,
+    save_versioned,
+)
 from sendrail.storage.tables import MainItem
 
 ACTIVE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.RUNNING})
@@ -117,7 +123,9 @@ class CampaignRepo:
             MainItem.sk.startswith(prefix),
             scan_index_forward=False,
             limit=limit,
-            last_evaluated_key=after,
+            last_evaluated_key=resume_key(
+                after, ("pk", "sk"), {"pk": _pk(tenant_id)}, {"sk": prefix}
+            ),
         )
         return [_from_item(i) for i in result], result.last_evaluated_key
 

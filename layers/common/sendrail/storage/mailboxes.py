@@ -10,7 +10,13 @@ from pynamodb.exceptions import PutError, UpdateError
 from sendrail.clock import to_rfc3339
 from sendrail.domain.models import OAUTH_PROVIDERS, Mailbox, MailboxStatus
 from sendrail.errors import Conflict, NotFound
-from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, save_versioned
+from sendrail.storage.codec import (
+    dump,
+    get_or_none,
+    is_conditional_failure,
+    resume_key,
+    save_versioned,
+)
 from sendrail.storage.tables import MainItem
 
 _SEPARATE = {"status", "token_version", "consecutive_errors"}
@@ -84,7 +90,9 @@ class MailboxRepo:
             _pk(tenant_id),
             MainItem.sk.startswith("MBX#"),
             limit=limit,
-            last_evaluated_key=after,
+            last_evaluated_key=resume_key(
+                after, ("pk", "sk"), {"pk": _pk(tenant_id)}, {"sk": "MBX#"}
+            ),
             consistent_read=True,
         )
         return [from_item(i) for i in result], result.last_evaluated_key

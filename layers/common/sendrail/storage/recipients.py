@@ -16,8 +16,9 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from sendrail.domain import recipient_data
 from sendrail.domain.models import Recipient, RecipientStatus
-from sendrail.storage.codec import is_conditional_failure
+from sendrail.storage.codec import is_conditional_failure, resume_key
 from sendrail.storage.tables import RecipientItem
 
 LEASE_SHARD = "L"
@@ -89,7 +90,7 @@ def from_raw(item: dict[str, Any]) -> Recipient:
         "email": item["email"]["S"],
         "tenant_id": item["tenant_id"]["S"],
         "status": RecipientStatus(item["status"]["S"]),
-        "data": data if isinstance(data, dict) else {},
+        "data": recipient_data.clip(data) if isinstance(data, dict) else {},
         "attempts": int(item["attempts"]["N"]) if "attempts" in item else 0,
         "lease_until": datetime.fromtimestamp(float(lease["N"]), UTC) if lease else None,
     }
@@ -178,7 +179,9 @@ class RecipientRepo:
             campaign_id,
             filter_condition=(RecipientItem.status == status.value) if status else None,
             limit=limit,
-            last_evaluated_key=after,
+            last_evaluated_key=resume_key(
+                after, ("campaign_id", "email"), {"campaign_id": campaign_id}
+            ),
             consistent_read=consistent,
         )
         items = [from_item(i) for i in result]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sendrail.domain.models import ApiSettings, DomainThrottle, SendingSettings
-from sendrail.storage.codec import dump, get_or_none
+from sendrail.storage.codec import dump, get_or_none, resume_key
 from sendrail.storage.tables import MainItem
 
 
@@ -47,8 +47,9 @@ class SettingsRepo:
     def throttle_page(
         self, tenant_id: str, limit: int, after: dict[str, Any] | None
     ) -> tuple[list[DomainThrottle], dict[str, Any] | None]:
+        start = resume_key(after, ("pk", "sk"), {"pk": _pk(tenant_id)}, {"sk": "THR#"})
         result = MainItem.query(
-            _pk(tenant_id), MainItem.sk.startswith("THR#"), limit=limit, last_evaluated_key=after
+            _pk(tenant_id), MainItem.sk.startswith("THR#"), limit=limit, last_evaluated_key=start
         )
         return [DomainThrottle.model_validate(i.doc) for i in result], result.last_evaluated_key
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sendrail.domain.models import Suppression, SuppressionReason
+from sendrail.storage.codec import resume_key
 from sendrail.storage.tables import SuppressionItem
 
 
@@ -43,7 +44,8 @@ class SuppressionRepo:
     def page(
         self, tenant_id: str, limit: int, after: dict[str, Any] | None
     ) -> tuple[list[Suppression], dict[str, Any] | None]:
-        result = SuppressionItem.query(tenant_id, limit=limit, last_evaluated_key=after)
+        start = resume_key(after, ("tenant_id", "email"), {"tenant_id": tenant_id})
+        result = SuppressionItem.query(tenant_id, limit=limit, last_evaluated_key=start)
         return [_from(i) for i in result], result.last_evaluated_key
 
 

@@ -9,8 +9,10 @@ from pynamodb.exceptions import PutError
 
 from sendrail.domain.models import ApiKey, Role, Tenant, User
 from sendrail.errors import Conflict
-from sendrail.storage.codec import dump, get_or_none, is_conditional_failure
+from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, resume_key
 from sendrail.storage.tables import MainItem
+
+_GSI1_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")  # a gsi1 query's start key
 
 
 def _tenant_pk(tenant_id: str) -> str:
@@ -38,7 +40,8 @@ class TenancyRepo:
     def list_tenants(
         self, limit: int, after: dict[str, Any] | None
     ) -> tuple[list[Tenant], dict[str, Any] | None]:
-        result = MainItem.gsi1.query("TENANTS", limit=limit, last_evaluated_key=after)
+        start = resume_key(after, _GSI1_KEY, {"gsi1pk": "TENANTS"})
+        result = MainItem.gsi1.query("TENANTS", limit=limit, last_evaluated_key=start)
         items = [Tenant.model_validate(i.doc) for i in result]
         return items, result.last_evaluated_key
 
@@ -62,9 +65,9 @@ class TenancyRepo:
     def list_keys(
         self, tenant_id: str | None, limit: int, after: dict[str, Any] | None
     ) -> tuple[list[ApiKey], dict[str, Any] | None]:
-        result = MainItem.gsi1.query(
-            f"T#{tenant_id or '-'}#KEYS", limit=limit, last_evaluated_key=after
-        )
+        partition = f"T#{tenant_id or '-'}#KEYS"
+        start = resume_key(after, _GSI1_KEY, {"gsi1pk": partition}, {"pk": "KEY#"})
+        result = MainItem.gsi1.query(partition, limit=limit, last_evaluated_key=start)
         return [ApiKey.model_validate(i.doc) for i in result], result.last_evaluated_key
 
     def delete_key(self, tenant_id: str | None, key_id: str) -> bool:

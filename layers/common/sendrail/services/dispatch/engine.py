@@ -304,7 +304,7 @@ class Dispatcher:
             self.store.system.fall_idle(started)
 
     def _record_health(self) -> None:
-        """For ``/api/queue/status``: every run that did something, or had an error, and
+        """For ``/api/admin/queue/status``: every run that did something, or had an error, and
         at least one run every few minutes (so a stalled schedule shows)."""
         now = self.store.clock.now()
         r = self.report
