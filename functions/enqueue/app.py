@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from functions.enqueue import errors
+from functions.enqueue.body import json_resolver
 from functions.enqueue.routes import (
     admin,
     analytics,
@@ -20,7 +20,7 @@ from functions.enqueue.routes import (
     system,
 )
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = json_resolver()
 for module in (
     system,
     admin,

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sendrail import json_body
 from sendrail.domain.models import RecipientStatus
-from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from sendrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from sendrail.services import analytics, campaigns, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
@@ -109,13 +109,16 @@ def _rows() -> list[recipients.Row]:
     if content_type in ("text/csv", "application/csv"):
         return recipients.parse_csv(text)
     if content_type != "application/json":
-        raise BadRequest(
+        raise UnsupportedMediaType(
             f"unsupported content type {content_type}; send application/json or text/csv"
         )
     try:
-        parsed = json.loads(text)
-    except ValueError:
-        raise BadRequest("the request body is not valid JSON") from None
+        parsed = json_body.parse(text)
+    except ValueError as exc:
+        raise BadRequest(
+            "the request body is not valid JSON",
+            details=[{"field": "body", "reason": str(exc)[:200]}],
+        ) from None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("recipients"), list):
         raise ValidationFailed(
             'send {"recipients": [{"email": ..., "data": {...}}]}',
