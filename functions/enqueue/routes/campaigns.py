@@ -89,7 +89,13 @@ def patch(campaign_id: str, body: CampaignFields) -> CampaignView:
     "/api/campaigns/<campaign_id>",
     summary="Delete a draft; cancel a started campaign",
     tags=["campaigns"],
-    responses={204: {"description": "draft deleted"}},
+    responses={
+        200: {
+            "description": "the started campaign, cancelled",
+            "content": {"application/json": {"model": CampaignView}},
+        },
+        204: {"description": "draft deleted"},
+    },
 )
 def delete(campaign_id: str) -> Response[CampaignView | None]:
     _, tenant_id = tenant(router, WRITE)
@@ -140,10 +146,14 @@ def _rows() -> list[recipients.Row]:
     tags=["campaigns"],
     openapi_extensions={"x-csv": "text/csv body accepted: header row, an email column"},
     responses={
+        200: {
+            "description": "written",
+            "content": {"application/json": {"model": ImportView}},
+        },
         202: {
             "description": "accepted, written in the background",
             "content": {"application/json": {"model": ImportView}},
-        }
+        },
     },
 )
 def add_recipients(campaign_id: str) -> Response[ImportView]:
