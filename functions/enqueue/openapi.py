@@ -237,8 +237,8 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         statuses |= {400, 413}
         if JSON in body:
             statuses.add(415)
-    if "{" in path:
-        statuses.add(404)
+    if "{" in path or (has_input and path.startswith("/api")):
+        statuses.add(404)  # the path, a query or the body may name another tenant's object
     if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
         statuses.add(400)
     if path.startswith("/api"):
