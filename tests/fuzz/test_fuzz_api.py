@@ -1,9 +1,11 @@
 """Schemathesis against the live ``/openapi.json`` of the local stack (what ``make run``
-starts), with an owner key: every operation but ``/_local``, positive and negative cases,
-and positive cases on real objects. Fails on any 5xx and on any response the document does
-not describe (status code, content type, body, headers). Prints the case count.
+starts), with an owner key: every operation but ``/_local``; positive and negative cases,
+positive cases on real objects, and valid cases with one field replaced by a value that
+broke a route before (huge numbers, null, extreme dates, deep nesting, forged cursors).
+Fails on any 5xx and on any response the document does not describe (status code, content
+type, body, headers). Prints the case count.
 
-Bounded: ``SENDRAIL_FUZZ_EXAMPLES`` cases per operation and mode (default 10, >= 1,000 in
+Bounded: ``SENDRAIL_FUZZ_EXAMPLES`` cases per operation and pass (default 8, >= 1,000 in
 all), no shrinking, and a wall-clock budget (``SENDRAIL_FUZZ_BUDGET`` seconds, default 300)
 after which no new case is generated. Deterministic by default (the same cases every run);
 ``SENDRAIL_FUZZ_RANDOM=1`` explores new ones."""
@@ -23,6 +25,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -38,7 +41,7 @@ from tests.e2e.conftest import OWNER, Http, Stack, start_stack, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
 
-EXAMPLES = int(os.environ.get("SENDRAIL_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SENDRAIL_FUZZ_EXAMPLES", "8"))
 BUDGET = float(os.environ.get("SENDRAIL_FUZZ_BUDGET", "300"))
 RANDOM = os.environ.get("SENDRAIL_FUZZ_RANDOM") == "1"
 MIN_CASES = 1_000
@@ -112,6 +115,45 @@ def seeded(http: Http) -> dict[str, str]:
     }
 
 
+def nested(levels: int) -> Any:
+    value: Any = "deep"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+# Values that broke routes before (issue 12): dropped into one field of a valid case.
+HOSTILE: list[Any] = [
+    None,
+    10**39,
+    -(10**39),
+    1e308,
+    "",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    [None, None],
+    nested(40),
+    "x\r\nBcc: victim@example.com",
+    "x" * 20_000,
+    True,
+]
+FORGED_CURSORS = ["eyJwayI6MX0", "eyJwayI6eyJTIjoxfX0", "bnVsbA", "W10"]
+
+
+def hostile(case: Any, value: Any, pick: int) -> Any:
+    """``case`` with one body field (or the body) replaced by ``value``, and a forged
+    cursor when the operation takes one."""
+    if isinstance(case.body, dict) and case.body:
+        key = sorted(case.body)[pick % len(case.body)]
+        case.body[key] = value
+    elif case.media_type == "application/json":
+        case.body = value
+    names = {p.name for p in case.operation.query}
+    if "cursor" in names:
+        case.query = {**(case.query or {}), "cursor": FORGED_CURSORS[pick % len(FORGED_CURSORS)]}
+    return case
+
+
 def fuzz_operation(
     operation: Any,
     mode: GenerationMode,
@@ -119,8 +161,12 @@ def fuzz_operation(
     base_url: str,
     session: requests.Session,
     path_parameters: dict[str, str] | None = None,
+    *,
+    with_hostile_values: bool = False,
 ) -> None:
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+    if with_hostile_values:
+        strategy = st.builds(hostile, strategy, st.sampled_from(HOSTILE), st.integers(0, 99))
 
     @settings(
         max_examples=EXAMPLES,
@@ -149,7 +195,8 @@ def fuzz_operation(
     except Unsatisfiable:  # no input to make invalid (e.g. GET /health in negative mode)
         return
     except (AssertionError, FailureGroup) as exc:  # recorded; the other operations still run
-        run.failures.append(f"{operation.label} [{mode.value}]\n{_summary(exc)}")
+        kind = "hostile values" if with_hostile_values else mode.value
+        run.failures.append(f"{operation.label} [{kind}]\n{_summary(exc)}")
 
 
 def _summary(exc: BaseException) -> str:
@@ -180,9 +227,19 @@ def test_fuzz_every_operation_of_the_live_document(
         params = [p for p in re.findall(r"\{([^}]+)\}", operation.path)]
         fuzz_operation(operation, GenerationMode.POSITIVE, run, base, session)
         fuzz_operation(operation, GenerationMode.NEGATIVE, run, base, session)
-        if params and all(p in ids for p in params):
-            known = {p: ids[p] for p in params}
+        known = {p: ids[p] for p in params if p in ids} if params else None
+        if known and len(known) == len(params):
             fuzz_operation(operation, GenerationMode.POSITIVE, run, base, session, known)
+        if not params or (known and len(known) == len(params)):
+            fuzz_operation(
+                operation,
+                GenerationMode.POSITIVE,
+                run,
+                base,
+                session,
+                known,
+                with_hostile_values=True,
+            )
     elapsed = time.monotonic() - run.started
     record_property("fuzz_cases", run.cases)
     record_property("fuzz_operations", len(ops))
