@@ -218,7 +218,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if report.when == "call" and "fuzz_cases" in figures:
             terminalreporter.write_line(
                 f"fuzz: {figures['fuzz_cases']} cases over {figures['fuzz_operations']} "
-                f"operations in {figures['fuzz_seconds']} s"
+                f"operations in {figures['fuzz_seconds']} s "
+                f"({figures.get('fuzz_throttled', 0)} answered 429)"
             )
 
 
