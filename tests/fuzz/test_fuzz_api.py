@@ -284,7 +284,7 @@ def _crashes(log: Path) -> list[str]:
         ours = [f for f in trace.get("frames", []) if "site-packages" not in f.get("file", "")]
         where = ours[-1] if ours else (trace.get("frames") or [{}])[-1]
         key = (
-            f"{trace.get('type')}: {str(trace.get('value'))[:120]} at "
+            f"{trace.get('type')}: {' | '.join(str(trace.get('value')).splitlines())[:160]} at "
             f"{where.get('file', '?').split('/work/')[-1]}:{where.get('line')} "
             f"({where.get('function')})"
         )
