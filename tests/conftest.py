@@ -245,5 +245,17 @@ def smtp_mailbox(port: int, **extra: Any) -> dict[str, Any]:
     return body
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzz run's figures (tests/fuzz), also when xdist ran it on a worker."""
+    for report in terminalreporter.getreports("") + terminalreporter.getreports("failed"):
+        figures = dict(getattr(report, "user_properties", []))
+        if report.when == "call" and "fuzz_cases" in figures:
+            terminalreporter.write_line(
+                f"fuzz: {figures['fuzz_cases']} cases over {figures['fuzz_operations']} "
+                f"operations in {figures['fuzz_seconds']} s "
+                f"({figures.get('fuzz_throttled', 0)} answered 429)"
+            )
+
+
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

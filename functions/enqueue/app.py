@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+import json
+
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from functions.enqueue import errors
+from functions.enqueue import errors, openapi
+from functions.enqueue.body import json_resolver
 from functions.enqueue.routes import (
     admin,
     analytics,
@@ -20,7 +22,7 @@ from functions.enqueue.routes import (
     system,
 )
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = json_resolver()
 for module in (
     system,
     admin,
@@ -38,50 +40,8 @@ for module in (
 errors.register(app)
 
 
-# Routes whose body is not a JSON model: Powertools cannot describe them, so their
-# ``requestBody`` is added to the generated document here.
-_TEXT = {"schema": {"type": "string"}}
-RAW_BODIES: dict[tuple[str, str], dict[str, object]] = {
-    ("/api/bounces", "post"): {
-        "required": True,
-        "content": {"message/rfc822": _TEXT, "multipart/report": _TEXT, "text/plain": _TEXT},
-    },
-    ("/api/campaigns/{campaign_id}/recipients", "post"): {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["recipients"],
-                    "properties": {
-                        "recipients": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["email"],
-                                "properties": {
-                                    "email": {"type": "string"},
-                                    "data": {"type": "object"},
-                                },
-                            },
-                        }
-                    },
-                }
-            },
-            "text/csv": _TEXT,
-        },
-    },
-}
-
-
 def openapi_json() -> str:
-    import json  # noqa: PLC0415
-
-    document = json.loads(_generated_openapi())
-    for (path, method), body in RAW_BODIES.items():
-        operation = document["paths"][path][method]
-        operation.setdefault("requestBody", body)
-    return json.dumps(document)
+    return json.dumps(openapi.complete(_generated_openapi()))
 
 
 def _generated_openapi() -> str:
@@ -95,8 +55,6 @@ def _generated_openapi() -> str:
 
 
 @app.get("/openapi.json", summary="This document", tags=["system"], include_in_schema=False)
-def openapi() -> dict[str, object]:
-    import json  # noqa: PLC0415
-
+def openapi_document() -> dict[str, object]:
     document: dict[str, object] = json.loads(openapi_json())
     return document

@@ -19,6 +19,7 @@ STATUS: dict[type[errors.SendrailError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
     errors.TooManyRequests: 429,
 }
@@ -41,8 +42,15 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[str]:
         problems = exc.errors()
-        if any(p.get("type") == "json_invalid" for p in problems):
-            return error_response(400, "malformed_json", "the request body is not valid JSON")
+        unreadable = [p for p in problems if p.get("type") == "json_invalid"]
+        if unreadable:
+            reason = str((unreadable[0].get("ctx") or {}).get("error", "not JSON"))
+            return error_response(
+                400,
+                "malformed_json",
+                "the request body is not valid JSON",
+                [{"field": "body", "reason": reason[:200]}],
+            )
         details = [
             {"field": _location(p.get("loc", ())), "reason": str(p.get("msg", "invalid"))}
             for p in problems

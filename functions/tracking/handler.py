@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from sendrail import json_body
 from sendrail.domain.tracking import CLICK, OPEN, is_safe_location
 from sendrail.http_errors import error_response
 from sendrail.observability import logger, metrics, tracer
@@ -96,7 +97,7 @@ def unsubscribe(token: str) -> Response[str]:
 )
 def ses_webhook() -> Response[str]:
     try:
-        message = json.loads(app.current_event.body or "")
+        message = json_body.parse(app.current_event.body or "")
         if not isinstance(message, dict):
             raise ValueError("not an object")
         sns.verify(message, sns_policy())
@@ -116,7 +117,7 @@ def ses_webhook() -> Response[str]:
     if kind != "Notification":
         return _json(200, {})
     try:
-        notification = json.loads(str(message.get("Message", "")))
+        notification = json_body.parse(str(message.get("Message", "")))
     except ValueError:
         notification = {}
     applied = bounces.apply(

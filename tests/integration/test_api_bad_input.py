@@ -243,7 +243,7 @@ BAD = [
         422,
     ),
     ("POST", "/api/campaigns/{c}/recipients", b"name\nann\n", "text/csv", 422),
-    ("POST", "/api/campaigns/{c}/recipients", b"<xml/>", "application/xml", 400),
+    ("POST", "/api/campaigns/{c}/recipients", b"<xml/>", "application/xml", 415),
     (
         "POST",
         "/api/queue/enqueue",

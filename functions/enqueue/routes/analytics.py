@@ -90,6 +90,15 @@ def timeline(
         '`X-Next-Cursor` header (and a `Link: <...>; rel="next"` header).'
     ),
     tags=["analytics"],
+    responses={
+        200: {
+            "description": "one page of rows",
+            "content": {
+                "application/json": {"model": ReportPage},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 def report(
     campaign_id: str,

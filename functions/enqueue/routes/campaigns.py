@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sendrail import json_body
 from sendrail.domain.models import RecipientStatus
-from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from sendrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from sendrail.services import analytics, campaigns, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
@@ -89,7 +89,13 @@ def patch(campaign_id: str, body: CampaignFields) -> CampaignView:
     "/api/campaigns/<campaign_id>",
     summary="Delete a draft; cancel a started campaign",
     tags=["campaigns"],
-    responses={204: {"description": "draft deleted"}},
+    responses={
+        200: {
+            "description": "the started campaign, cancelled",
+            "content": {"application/json": {"model": CampaignView}},
+        },
+        204: {"description": "draft deleted"},
+    },
 )
 def delete(campaign_id: str) -> Response[CampaignView | None]:
     _, tenant_id = tenant(router, WRITE)
@@ -109,13 +115,16 @@ def _rows() -> list[recipients.Row]:
     if content_type in ("text/csv", "application/csv"):
         return recipients.parse_csv(text)
     if content_type != "application/json":
-        raise BadRequest(
+        raise UnsupportedMediaType(
             f"unsupported content type {content_type}; send application/json or text/csv"
         )
     try:
-        parsed = json.loads(text)
-    except ValueError:
-        raise BadRequest("the request body is not valid JSON") from None
+        parsed = json_body.parse(text)
+    except ValueError as exc:
+        raise BadRequest(
+            "the request body is not valid JSON",
+            details=[{"field": "body", "reason": str(exc)[:200]}],
+        ) from None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("recipients"), list):
         raise ValidationFailed(
             'send {"recipients": [{"email": ..., "data": {...}}]}',
@@ -137,10 +146,14 @@ def _rows() -> list[recipients.Row]:
     tags=["campaigns"],
     openapi_extensions={"x-csv": "text/csv body accepted: header row, an email column"},
     responses={
+        200: {
+            "description": "written",
+            "content": {"application/json": {"model": ImportView}},
+        },
         202: {
             "description": "accepted, written in the background",
             "content": {"application/json": {"model": ImportView}},
-        }
+        },
     },
 )
 def add_recipients(campaign_id: str) -> Response[ImportView]:

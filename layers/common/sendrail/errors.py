@@ -51,6 +51,10 @@ class PayloadTooLarge(SendrailError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(SendrailError):
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(SendrailError):
     code = "too_many_requests"
 
