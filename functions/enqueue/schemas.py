@@ -19,6 +19,7 @@ from sendrail.domain.models import (
     Warmup,
 )
 from sendrail.domain.windows import Window
+from sendrail.services.provider_quotas import effective_limits
 from sendrail.storage.codec import encode_cursor
 from sendrail.storage.imports import ImportJob
 
@@ -91,11 +92,15 @@ class MailboxView(BaseModel):
     token_expires_at: datetime | None = None
     consecutive_errors: int
     authorize_url: str | None = None
+    # The limits in force: its own, else the provider's published ceiling.
+    effective_limits: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, m: Mailbox, authorize_url: str | None = None) -> MailboxView:
+    def of(
+        cls, m: Mailbox, authorize_url: str | None = None, ses_daily: int | None = None
+    ) -> MailboxView:
         return cls(
             **m.model_dump(
                 exclude={
@@ -108,6 +113,7 @@ class MailboxView(BaseModel):
             ),
             has_credentials=m.has_credentials,
             authorize_url=authorize_url,
+            effective_limits=effective_limits(m, ses_daily),
         )
 
 

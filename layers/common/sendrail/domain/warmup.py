@@ -11,7 +11,11 @@ from sendrail.domain.windows import zone
 
 def effective_daily_limit(mailbox: Mailbox, now: datetime) -> int | None:
     """None means no daily cap (``daily_limit`` 0 and no warm-up)."""
-    cap = mailbox.daily_limit or None
+    return ramp_limit(mailbox, now, mailbox.daily_limit or None)
+
+
+def ramp_limit(mailbox: Mailbox, now: datetime, cap: int | None) -> int | None:
+    """Today's limit under ``cap`` (None: uncapped) and the mailbox's warm-up ramp."""
     ramp = mailbox.warmup
     if ramp is None:
         return cap

@@ -23,6 +23,7 @@ from sendrail.errors import Conflict, ValidationFailed
 from sendrail.ids import new_id
 from sendrail.providers import OAUTH, SUPPORTED
 from sendrail.services.deps import Deps
+from sendrail.services.provider_quotas import SesQuota, check_daily_limit
 
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 
@@ -84,7 +85,9 @@ def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
     return json.dumps({"password": smtp.password.get_secret_value()}).encode()
 
 
-def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
+def create(
+    deps: Deps, tenant_id: str, spec: MailboxCreate, ses_quota: SesQuota | None = None
+) -> Mailbox:
     if spec.provider not in SUPPORTED:
         raise ValidationFailed(
             f"provider {spec.provider.value} cannot be connected yet",
@@ -115,6 +118,7 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
         updated_at=now,
         **fields,
     )
+    check_daily_limit(mailbox, ses_quota)
     payload = _secret_payload(spec.smtp)
     if payload is not None:
         mailbox = mailbox.model_copy(update={"secret": deps.secrets.seal(payload, mailbox_id)})
@@ -126,7 +130,13 @@ def get(deps: Deps, tenant_id: str, mailbox_id: str) -> tuple[Mailbox, int]:
     return deps.mailboxes.require(tenant_id, mailbox_id)
 
 
-def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) -> Mailbox:
+def update(
+    deps: Deps,
+    tenant_id: str,
+    mailbox_id: str,
+    changes: MailboxFields,
+    ses_quota: SesQuota | None = None,
+) -> Mailbox:
     mailbox, version = get(deps, tenant_id, mailbox_id)
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be changed")
@@ -147,6 +157,8 @@ def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) 
             given["secret"] = deps.secrets.seal(payload, mailbox.id)
     updated = mailbox.model_copy(update={**given, "updated_at": deps.clock.now()})
     Mailbox.model_validate(updated.model_dump())  # re-check invariants
+    if "daily_limit" in given or "smtp" in given:
+        check_daily_limit(updated, ses_quota)
     deps.mailboxes.replace(updated, version)
     return updated
 
