@@ -19,6 +19,7 @@ from functions.enqueue.routes import (
     settings,
     suppressions,
     system,
+    warmup,
 )
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -35,6 +36,7 @@ for module in (
     settings,
     suppressions,
     analytics,
+    warmup,
 ):
     app.include_router(module.router)
 errors.register(app)
