@@ -50,3 +50,35 @@ def test_given_no_warmup_then_the_limit_in_force_and_no_schedule(api: Api, tenan
     body = api.get(f"/api/mailboxes/{created['id']}/warmup").body
     assert body["today_allowance"] == 500 and body["schedule"] == [] and not body["holding"]
     assert api.get("/api/mailboxes/mbx_nope/warmup").status == 404
+
+
+def test_given_an_unhealthy_day_then_dispatch_holds_the_ramp_too(
+    api: Api, tenant, deps, sink, dispatch
+):
+    server, _ = sink
+    with time_machine.travel("2026-11-20T08:00:00Z", tick=False) as clock:
+        ramp = {"start_per_day": 10, "increase_percent": 100, "max_per_day": 80}
+        created = api.post("/api/mailboxes", smtp_mailbox(server.port, daily_limit=0, warmup=ramp))
+        mailbox = created.body["id"]
+        # Given its first day bounced 25 %
+        deps.stats.add(keys.mailbox_key(mailbox), "d#2026-11-20", {"sent": 40, "bounced": 10})
+        clock.shift(86_400)
+        # When a campaign of 30 is dispatched the next day
+        cid = api.post("/api/campaigns", {"name": "w", "subject": "s", "html": "<p>h</p>"}).body[
+            "id"
+        ]
+        rows = [{"email": f"w{i}@x.example"} for i in range(30)]
+        assert api.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows}).status == 200
+        assert api.post(f"/api/campaigns/{cid}/start").status == 202
+        dispatch()
+        dispatch()
+        # Then it sends the held 10, not the 20 the calendar would allow
+        assert api.get(f"/api/campaigns/{cid}/stats").body["sent"] == 10
+        server_row = next(
+            s for s in api.get("/api/queue/servers").body["items"] if s["id"] == mailbox
+        )
+        assert server_row["daily_limit"] == 10
+        # And the day after (a healthy one), it climbs to 20
+        clock.shift(86_400)
+        dispatch()
+        assert api.get(f"/api/campaigns/{cid}/stats").body["sent"] == 30

@@ -17,14 +17,15 @@ def effective_daily_limit(mailbox: Mailbox, now: datetime) -> int | None:
     return ramp_limit(mailbox, now, mailbox.daily_limit or None)
 
 
-def ramp_limit(mailbox: Mailbox, now: datetime, cap: int | None) -> int | None:
-    """Today's limit under ``cap`` (None: uncapped) and the mailbox's warm-up ramp."""
+def ramp_limit(mailbox: Mailbox, now: datetime, cap: int | None, held_days: int = 0) -> int | None:
+    """Today's limit under ``cap`` (None: uncapped) and the mailbox's warm-up ramp, which
+    has not climbed on ``held_days`` unhealthy days (see :func:`plan`)."""
     ramp = mailbox.warmup
     if ramp is None:
         return cap
     started = mailbox.warmup_started_at or mailbox.created_at
     tz = zone(mailbox.timezone)
-    days = max(0, (now.astimezone(tz).date() - started.astimezone(tz).date()).days)
+    days = max(0, (now.astimezone(tz).date() - started.astimezone(tz).date()).days - held_days)
     today = allowance(ramp, days)
     return today if cap is None else min(cap, today)
 

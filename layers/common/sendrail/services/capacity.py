@@ -38,11 +38,15 @@ def throttle_subject(tenant_id: str, throttle: DomainThrottle) -> str:
     return f"{prefix}#{tenant_id}#{throttle.name.lower()}"
 
 
-def mailbox_rules(mailbox: Mailbox, now: datetime, ses_daily_quota: int | None = None) -> Rules:
+def mailbox_rules(
+    mailbox: Mailbox, now: datetime, ses_daily_quota: int | None = None, held_days: int = 0
+) -> Rules:
     """The mailbox's own limits, its provider's ceiling where it set none
-    (``domain.provider_limits``), and its warm-up ramp."""
+    (``domain.provider_limits``), and its warm-up ramp (held ``held_days`` days: see
+    ``services.warmup_plans.held_days``)."""
     limits = effective(mailbox, ses_daily_quota)
-    fixed = [FixedRule(Period.DAY, ramp_limit(mailbox, now, limits.daily_limit), mailbox.timezone)]
+    today = ramp_limit(mailbox, now, limits.daily_limit, held_days)
+    fixed = [FixedRule(Period.DAY, today, mailbox.timezone)]
     if mailbox.hourly_limit is not None:
         fixed.append(FixedRule(Period.HOUR, mailbox.hourly_limit))
     if limits.per_minute is not None:

@@ -17,7 +17,7 @@ from sendrail.domain.models import (
 )
 from sendrail.domain.windows import all_open, next_open_all
 from sendrail.errors import NotFound
-from sendrail.services import capacity, counters, provider_quotas
+from sendrail.services import capacity, counters, provider_quotas, warmup_plans
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
 from sendrail.storage.queues import BANDS
@@ -72,7 +72,8 @@ def servers(
     ses_daily = provider_quotas.ses_daily_quota(mailboxes, ses_quota)
     out = []
     for m in mailboxes:
-        rules = capacity.mailbox_rules(m, now, ses_daily)
+        held = warmup_plans.held_days(deps.stats, m, now.date())
+        rules = capacity.mailbox_rules(m, now, ses_daily, held)
         state = states[capacity.mailbox_subject(m.id)]
         day = rules.day_rule()
         hour = next((r for r in rules.fixed if r.period is limits.Period.HOUR), None)
