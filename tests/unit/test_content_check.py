@@ -3,6 +3,8 @@ HTML. Pure: no AWS."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sendrail.domain.content_check import (
     GMAIL_CLIP_BYTES,
     Content,
@@ -177,3 +179,24 @@ def test_given_a_footer_then_it_goes_before_body_end_with_the_escaped_address() 
     assert document.endswith(footer + "</body></html>")
     assert "Acme &lt;Ltd&gt;<br>1 Main St" in footer
     assert text_footer("https://u", "1 Main St").endswith("Unsubscribe: https://u\n1 Main St\n")
+
+
+HTML_BITS = [
+    "<p>", "</p>", "<div>", "</div>", "<a href='", "http://", "https://x.example/",
+    "'>", "</a>", "<img src=x>", "<script>", "</script>", "<!--", "-->", "<!", "<![CDATA[",
+    "{{ ", " }}", "{% if x %}", "{% endif %}", "&amp;", "&#", "<", ">", "\"", "'", " ",
+    "FREE", "!!!", "<style>@import", "<form>", "</table>", "<br/>", "\x00", "é",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    subject=st.text(max_size=200),
+    parts=st.lists(st.sampled_from(HTML_BITS) | st.text(max_size=5), max_size=60),
+)
+def test_any_content_is_checked_without_raising(subject: str, parts: list[str]) -> None:
+    findings = check(Content(subject=subject, html="".join(parts)))
+    assert all(f.severity in Severity for f in findings)
+    assert [f.severity for f in findings] == sorted(
+        (f.severity for f in findings), key=["error", "warning", "info"].index
+    )

@@ -113,6 +113,7 @@ class _Document(HTMLParser):
         self.images = 0
         self.text: list[str] = []
         self.open: list[str] = []
+        self._depth: dict[str, int] = {}  # open elements by name: O(1) "is it open?"
         self.unclosed: list[str] = []
         self.stray: list[str] = []
         self.dropped: dict[str, int] = {}
@@ -132,22 +133,32 @@ class _Document(HTMLParser):
         if tag in ("script", "style", "head", "title"):
             self._hidden += 1
         if tag not in VOID:
-            self.open.append(tag)
+            self._push(tag)
+
+    def _push(self, tag: str) -> None:
+        self.open.append(tag)
+        self._depth[tag] = self._depth.get(tag, 0) + 1
+
+    def _pop(self) -> str:
+        tag = self.open.pop()
+        self._depth[tag] -= 1
+        return tag
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
         if tag not in VOID and self.open and self.open[-1] == tag:
-            self.open.pop()
+            self._pop()
             self._leave(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in VOID:
             return
-        if tag not in self.open:
-            self.stray.append(tag)
+        if not self._depth.get(tag):
+            if len(self.stray) < 100:
+                self.stray.append(tag)
             return
         while self.open:  # close what the author left open inside this element
-            inner = self.open.pop()
+            inner = self._pop()
             self._leave(inner)
             if inner == tag:
                 return
@@ -166,6 +177,7 @@ class _Document(HTMLParser):
         self.close()
         self.unclosed.extend(t for t in self.open if t not in OPTIONAL_END)
         self.open.clear()
+        self._depth.clear()
 
     def visible_text(self) -> str:
         return " ".join(" ".join(self.text).split())
