@@ -69,7 +69,13 @@ def test_given_an_unhealthy_day_then_dispatch_holds_the_ramp_too(
         ]
         rows = [{"email": f"w{i}@x.example"} for i in range(30)]
         assert api.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows}).status == 200
-        assert api.post(f"/api/campaigns/{cid}/start").status == 202
+        started = api.post(f"/api/campaigns/{cid}/start")
+        assert started.status == 202
+        # The estimate knows the ramp is held: 10 today, 20 tomorrow
+        assert started.body["estimate"]["per_day"] == [
+            {"date": "2026-11-21", "count": 10},
+            {"date": "2026-11-22", "count": 20},
+        ]
         dispatch()
         dispatch()
         # Then it sends the held 10, not the 20 the calendar would allow
