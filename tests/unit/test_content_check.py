@@ -171,6 +171,11 @@ def test_given_links_then_each_problem_is_classified() -> None:
     assert link_problem("https://acme.example:99999/") == "unparseable"
     assert link_problem("https:///nohost") == "unparseable"
     assert link_problem("") == "empty"
+    # Read as a browser reads it: a space or a hidden line break does not break a link
+    assert link_problem("https://acme.example/my page") is None
+    assert link_problem("https://acme.example/a\r\nSet-Cookie: x") is None
+    assert link_problem("ftp://acme.example/file") == "unsupported_scheme"
+    assert link_problem("/pricing") == "relative"  # no site to resolve it against in mail
 
 
 def test_given_a_footer_then_it_goes_before_body_end_with_the_escaped_address() -> None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from sendrail.domain.footer import UNSUBSCRIBE_TAG
 from sendrail.domain.templates import merge_tags
+from sendrail.domain.tracking import browser_url
 
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" past about 102 KB of HTML
 SUBJECT_MAX = 150
@@ -359,13 +360,16 @@ def link_problem(href: str) -> str | None:
         return "script_link"
     if not url:
         return "empty"
+    url = browser_url(url)  # as a browser follows it: stray controls dropped, spaces encoded
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return "unparseable"
-    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in url):
+    if parts.scheme not in ("http", "https"):
+        return "unsupported_scheme" if parts.scheme else "relative"
+    if not host:
         return "unparseable"
     try:
         ipaddress.ip_address(host)
