@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sendrail.clock import Clock, SystemClock
+from sendrail.storage.api_rate import ApiRateRepo
 from sendrail.storage.campaigns import CampaignRepo
 from sendrail.storage.imports import ImportRepo
 from sendrail.storage.limits import LimitRepo
@@ -37,3 +38,4 @@ class Deps:
     stats: StatsRepo = field(default_factory=StatsRepo)
     system: SystemRepo = field(default_factory=SystemRepo)
     imports: ImportRepo = field(default_factory=ImportRepo)
+    api_rate: ApiRateRepo = field(default_factory=ApiRateRepo)
