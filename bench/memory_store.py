@@ -393,6 +393,14 @@ class MemoryStats:
         for name, delta in deltas.items():
             counters[name] = counters.get(name, 0) + delta
 
+    @atomic
+    def range(self, key: str, first: str, last: str) -> list[tuple[str, dict[str, int]]]:
+        return sorted(
+            (bucket, dict(values))
+            for (k, bucket), values in self.items.items()
+            if k == key and first <= bucket <= last
+        )
+
 
 class MemorySystem:
     def __init__(self) -> None:

@@ -12,6 +12,7 @@ from functions.enqueue.routes import (
     admin,
     analytics,
     campaigns,
+    content,
     keys,
     mailboxes,
     messages,
@@ -20,6 +21,7 @@ from functions.enqueue.routes import (
     settings,
     suppressions,
     system,
+    warmup,
 )
 
 app = json_resolver()
@@ -29,12 +31,14 @@ for module in (
     keys,
     mailboxes,
     campaigns,
+    content,
     messages,
     oauth,
     queue,
     settings,
     suppressions,
     analytics,
+    warmup,
 ):
     app.include_router(module.router)
 errors.register(app)

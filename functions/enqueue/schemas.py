@@ -19,6 +19,7 @@ from sendrail.domain.models import (
     Warmup,
 )
 from sendrail.domain.windows import Window
+from sendrail.services.provider_quotas import effective_limits
 from sendrail.storage.codec import encode_cursor
 from sendrail.storage.imports import ImportJob
 
@@ -93,11 +94,15 @@ class MailboxView(BaseModel):
     last_verified_at: datetime | None = None
     verify_error: str | None = None
     authorize_url: str | None = None
+    # The limits in force: its own, else the provider's published ceiling.
+    effective_limits: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, m: Mailbox, authorize_url: str | None = None) -> MailboxView:
+    def of(
+        cls, m: Mailbox, authorize_url: str | None = None, ses_daily: int | None = None
+    ) -> MailboxView:
         return cls(
             **m.model_dump(
                 exclude={
@@ -110,6 +115,7 @@ class MailboxView(BaseModel):
             ),
             has_credentials=m.has_credentials,
             authorize_url=authorize_url,
+            effective_limits=effective_limits(m, ses_daily),
         )
 
 

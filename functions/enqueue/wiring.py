@@ -31,6 +31,13 @@ def providers() -> ProviderConfig:
     return provider_config(settings())
 
 
+def ses_quota() -> int | None:
+    """The SES account's daily quota (``Max24HourSend``; cached by the provider module)."""
+    from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
+
+    return ses.daily_quota(providers())
+
+
 def reset() -> None:
     """Forget the cached settings and adapters (tests and the local stack use this)."""
     settings.cache_clear()

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sendrail import json_body
 from sendrail.domain.models import RecipientStatus
 from sendrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from sendrail.services import analytics, campaigns, estimates, imports, recipients
+from sendrail.services import analytics, campaigns, content_checks, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
 from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
+from functions.enqueue.routes.content import StartOptions
 from functions.enqueue.schemas import (
     CampaignStats,
     CampaignView,
@@ -218,13 +219,20 @@ def list_recipients(
 @router.post(
     "/api/campaigns/<campaign_id>/start",
     summary="Start sending",
+    description=(
+        "Runs the content check first: any `error` finding answers 422 "
+        '`content_check_failed` (findings in `details`) unless an owner sends `{"force": true}`.'
+    ),
     tags=["campaigns"],
     responses={
         202: {"description": "started", "content": {"application/json": {"model": StartResult}}}
     },
 )
-def start(campaign_id: str) -> Response[StartResult]:
-    _, tenant_id = tenant(router, WRITE)
+def start(campaign_id: str, body: StartOptions | None = None) -> Response[StartResult]:
+    principal, tenant_id = tenant(router, WRITE)
+    draft = campaigns.get(deps(), tenant_id, campaign_id)
+    force = body.force if body else False
+    content_checks.before_start(deps(), draft, force=force, role=principal.role)
     campaign = campaigns.start(deps(), tenant_id, campaign_id)
     found = estimates.estimate(deps(), campaign)
     estimate = {

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
-from sendrail.domain.models import MailboxStatus, Provider
+from sendrail.domain.models import Mailbox, MailboxStatus, Provider
 from sendrail.errors import Conflict, ValidationFailed
 from sendrail.providers import OAUTH
 from sendrail.services import mailboxes, oauth, verify
@@ -16,7 +16,7 @@ from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MailboxView, Page, page, respond
-from functions.enqueue.wiring import deps, providers
+from functions.enqueue.wiring import deps, providers, ses_quota
 
 router = APIGatewayRouter()
 
@@ -40,14 +40,19 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
     if body.provider in OAUTH:
         _configured(body.provider)
     mailbox = mailboxes.create(
-        deps(), tenant_id, body, allow_private_hosts=providers().allow_private_hosts
+        deps(), tenant_id, body, ses_quota, allow_private_hosts=providers().allow_private_hosts
     )
     if mailbox.provider not in OAUTH:  # Gmail and Outlook are checked once consent is given
         # The mailbox exists whatever the check finds: ``verify_error`` says what failed.
         verify.verify(deps(), providers(), tenant_id, mailbox.id)
         mailbox = mailboxes.get(deps(), tenant_id, mailbox.id)[0]
     link = oauth.authorize_url(deps(), providers(), mailbox) if mailbox.provider in OAUTH else None
-    return respond(201, MailboxView.of(mailbox, authorize_url=link))
+    return respond(201, _view(mailbox, authorize_url=link))
+
+
+def _view(m: Mailbox, authorize_url: str | None = None) -> MailboxView:
+    ses_daily = ses_quota() if m.provider is Provider.SES else None
+    return MailboxView.of(m, authorize_url=authorize_url, ses_daily=ses_daily)
 
 
 def _configured(provider: Provider) -> None:
@@ -78,7 +83,7 @@ def connect(mailbox_id: str) -> MailboxView:
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be connected")
     _configured(mailbox.provider)
-    return MailboxView.of(mailbox, authorize_url=oauth.authorize_url(deps(), providers(), mailbox))
+    return _view(mailbox, authorize_url=oauth.authorize_url(deps(), providers(), mailbox))
 
 
 @router.get("/api/mailboxes", summary="List mailboxes", tags=["mailboxes"])
@@ -87,13 +92,13 @@ def list_all(
 ) -> Page[MailboxView]:
     _, tenant_id = tenant(router, READ)
     items, last = deps().mailboxes.page(tenant_id, limit, decode_cursor(cursor))
-    return Page[MailboxView].model_validate(page([MailboxView.of(m) for m in items], last))
+    return Page[MailboxView].model_validate(page([_view(m) for m in items], last))
 
 
 @router.get("/api/mailboxes/<mailbox_id>", summary="One mailbox", tags=["mailboxes"])
 def get_one(mailbox_id: str) -> MailboxView:
     _, tenant_id = tenant(router, READ)
-    return MailboxView.of(mailboxes.get(deps(), tenant_id, mailbox_id)[0])
+    return _view(mailboxes.get(deps(), tenant_id, mailbox_id)[0])
 
 
 @router.patch(
@@ -104,12 +109,17 @@ def get_one(mailbox_id: str) -> MailboxView:
 def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
     changed = mailboxes.update(
-        deps(), tenant_id, mailbox_id, body, allow_private_hosts=providers().allow_private_hosts
+        deps(),
+        tenant_id,
+        mailbox_id,
+        body,
+        ses_quota,
+        allow_private_hosts=providers().allow_private_hosts,
     )
     if body.smtp is not None:  # new server settings or credentials: try them now
         verify.verify(deps(), providers(), tenant_id, mailbox_id)
         changed = mailboxes.get(deps(), tenant_id, mailbox_id)[0]
-    return MailboxView.of(changed)
+    return _view(changed)
 
 
 class VerifyStep(BaseModel):
@@ -150,21 +160,19 @@ def verify_mailbox(mailbox_id: str) -> VerifyResult:
 @router.delete("/api/mailboxes/<mailbox_id>", summary="Archive a mailbox", tags=["mailboxes"])
 def archive(mailbox_id: str) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
-    return MailboxView.of(mailboxes.archive(deps(), tenant_id, mailbox_id))
+    return _view(mailboxes.archive(deps(), tenant_id, mailbox_id))
 
 
 @router.post("/api/mailboxes/<mailbox_id>/pause", summary="Pause a mailbox", tags=["mailboxes"])
 def pause(mailbox_id: str, body: PauseRequest | None = None) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
-    return MailboxView.of(
-        mailboxes.pause(deps(), tenant_id, mailbox_id, body.reason if body else None)
-    )
+    return _view(mailboxes.pause(deps(), tenant_id, mailbox_id, body.reason if body else None))
 
 
 @router.post("/api/mailboxes/<mailbox_id>/resume", summary="Resume a mailbox", tags=["mailboxes"])
 def resume(mailbox_id: str) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
-    return MailboxView.of(mailboxes.resume(deps(), tenant_id, mailbox_id))
+    return _view(mailboxes.resume(deps(), tenant_id, mailbox_id))
 
 
 class DayStats(BaseModel):

@@ -10,7 +10,7 @@ from sendrail.services import campaigns, estimates, queue_views
 from sendrail.services.auth import READ, WRITE
 
 from functions.enqueue.auth import tenant
-from functions.enqueue.wiring import deps
+from functions.enqueue.wiring import deps, ses_quota
 
 router = APIGatewayRouter()
 
@@ -43,6 +43,7 @@ class Server(BaseModel):
     hourly_used: int | None
     window_remaining: int | None
     next_available_at: str | None
+    effective_limits: dict[str, Any] | None = None
 
 
 class Servers(BaseModel):
@@ -128,7 +129,8 @@ def queue_stats() -> QueueStats:
 @router.get("/api/queue/servers", summary="Each mailbox's capacity now", tags=["queue"])
 def queue_servers() -> Servers:
     _, tenant_id = tenant(router, READ)
-    return Servers(items=[Server(**row) for row in queue_views.servers(deps(), tenant_id)])
+    rows = queue_views.servers(deps(), tenant_id, ses_quota)
+    return Servers(items=[Server(**row) for row in rows])
 
 
 @router.get("/api/queue/status", summary="Processor health and the send window", tags=["queue"])

@@ -31,6 +31,12 @@ class ValidationFailed(SendrailError):
     code = "validation_failed"
 
 
+class ContentCheckFailed(ValidationFailed):
+    """The campaign's content check found errors (the findings are the details)."""
+
+    code = "content_check_failed"
+
+
 class Unauthorized(SendrailError):
     code = "unauthorized"
 

@@ -15,11 +15,13 @@ from sendrail.domain.templates import render
 @dataclass(frozen=True)
 class Personalisation:
     """What tracking adds to one message: merge data (``unsubscribe_url`` …), headers
-    (``List-Unsubscribe`` …) and an HTML rewrite (pixel, click links)."""
+    (``List-Unsubscribe`` …) and rewrites of the HTML (footer, pixel, click links) and of
+    the text (footer)."""
 
     data: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     rewrite_html: Callable[[str], str] | None = None
+    rewrite_text: Callable[[str], str] | None = None
 
 
 def compose(
@@ -36,6 +38,8 @@ def compose(
     text = render(campaign.text or text_template(campaign.html), data)
     if extra.rewrite_html is not None:
         html = extra.rewrite_html(html)
+    if extra.rewrite_text is not None:
+        text = extra.rewrite_text(text)
     headers = {**campaign.headers, **extra.headers}
     return OutgoingMessage(
         message_id=recipient.message_id

@@ -224,6 +224,10 @@ class SendingSettings(BaseModel):
     complaint_rate_pause: float = Field(default=0.001, gt=0, le=1)
     rate_min_sent: int = Field(default=200, ge=1, le=MAX_COUNT)
     unsubscribe_mailto: str | None = Field(default=None, max_length=320)
+    # CAN-SPAM: bulk mail carries the sender's physical address. With the footer on, a
+    # campaign without ``{{ unsubscribe_url }}`` gets one with the link and this address.
+    postal_address: str | None = Field(default=None, min_length=1, max_length=500)
+    unsubscribe_footer: bool = True
 
     @field_validator("timezone")
     @classmethod

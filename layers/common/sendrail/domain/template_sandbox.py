@@ -580,3 +580,22 @@ def render_template(template: Template, data: dict[str, Any], budget: Budget) ->
         return "".join(parts)
     finally:
         restore()
+
+
+def merge_tags(source: str, budget: Budget) -> frozenset[str]:
+    """The top-level names ``source`` reads from the recipient's data (its undeclared
+    variables, Jinja2's ``meta.find_undeclared_variables``), the sandbox's globals aside.
+    Raises :class:`TemplateError` when it does not parse."""
+    from jinja2 import meta  # noqa: PLC0415
+
+    sandbox = _sandbox(False)
+    restore = activate(Meter(budget))
+    try:
+        tree = sandbox.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"line {exc.lineno}: {exc.message}", line=exc.lineno) from exc
+    except (RecursionError, SyntaxError, ValueError, OverflowError, MemoryError) as exc:
+        raise TemplateError(f"does not parse: {type(exc).__name__}") from exc
+    finally:
+        restore()
+    return frozenset(meta.find_undeclared_variables(tree) - set(sandbox.globals))

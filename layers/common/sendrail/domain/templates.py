@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Jinja2 is imported on first use: a dispatch run with nothing to send never renders.
 
-__all__ = ["DEFAULT", "Budget", "BudgetExceeded", "TemplateError", "check", "render"]
+__all__ = ["DEFAULT", "Budget", "BudgetExceeded", "TemplateError", "check", "merge_tags", "render"]
 
 
 @lru_cache(maxsize=512)
@@ -75,3 +75,15 @@ def check(source: str, *, budget: Budget = DEFAULT) -> None:
         raise
     except TemplateError:
         pass  # it may need recipient data to render: judged per recipient at send time
+
+
+@lru_cache(maxsize=256)
+def merge_tags(source: str, *, budget: Budget = DEFAULT) -> frozenset[str]:
+    """The names ``source`` takes from the recipient's data (``{{ first_name }}`` ->
+    ``first_name``); empty when it does not parse (refused when saved anyway)."""
+    from sendrail.domain.template_sandbox import merge_tags as found  # noqa: PLC0415
+
+    try:
+        return found(source, budget)
+    except TemplateError:
+        return frozenset()

@@ -79,6 +79,27 @@ def max_send_rate(config: ProviderConfig) -> float | None:
     return rate
 
 
+_DAILY: dict[tuple[str, str | None], tuple[int | None, float]] = {}
+
+
+def daily_quota(config: ProviderConfig) -> int | None:
+    """The account's ``Max24HourSend`` in this region (-1: unlimited), read once an hour;
+    None when SES cannot tell."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    key = (config.ses_region, config.ses_endpoint_url)
+    cached = _DAILY.get(key)
+    if cached is not None and time.monotonic() - cached[1] < QUOTA_TTL_SECONDS:
+        return cached[0]
+    try:
+        quota: int | None = int(float(client(config, "ses").get_send_quota()["Max24HourSend"]))
+    except (BotoCoreError, ClientError, KeyError, ValueError):
+        log.warning("SES send quota unavailable; no default daily ceiling", exc_info=True)
+        quota = None
+    _DAILY[key] = (quota, time.monotonic())
+    return quota
+
+
 def default_connections(config: ProviderConfig) -> int:
     rate = max_send_rate(config)
     if not rate:

@@ -20,7 +20,8 @@ from sendrail.domain.models import (
     SendingSettings,
     ThrottleScope,
 )
-from sendrail.domain.warmup import effective_daily_limit
+from sendrail.domain.provider_limits import effective
+from sendrail.domain.warmup import ramp_limit
 from sendrail.domain.windows import Window, zone
 
 
@@ -37,10 +38,19 @@ def throttle_subject(tenant_id: str, throttle: DomainThrottle) -> str:
     return f"{prefix}#{tenant_id}#{throttle.name.lower()}"
 
 
-def mailbox_rules(mailbox: Mailbox, now: datetime) -> Rules:
-    fixed = [FixedRule(Period.DAY, effective_daily_limit(mailbox, now), mailbox.timezone)]
+def mailbox_rules(
+    mailbox: Mailbox, now: datetime, ses_daily_quota: int | None = None, held_days: int = 0
+) -> Rules:
+    """The mailbox's own limits, its provider's ceiling where it set none
+    (``domain.provider_limits``), and its warm-up ramp (held ``held_days`` days: see
+    ``services.warmup_plans.held_days``)."""
+    limits = effective(mailbox, ses_daily_quota)
+    today = ramp_limit(mailbox, now, limits.daily_limit, held_days)
+    fixed = [FixedRule(Period.DAY, today, mailbox.timezone)]
     if mailbox.hourly_limit is not None:
         fixed.append(FixedRule(Period.HOUR, mailbox.hourly_limit))
+    if limits.per_minute is not None:
+        fixed.append(FixedRule(Period.MINUTE, limits.per_minute))
     sliding = (
         SlidingRule(mailbox.rate_limit.count, mailbox.rate_limit.per_seconds)
         if mailbox.rate_limit

@@ -8,13 +8,13 @@ from datetime import datetime
 from sendrail.domain.estimate import Estimate, SimulatedSender, simulate
 from sendrail.domain.limits import Rules
 from sendrail.domain.models import Campaign, Mailbox
-from sendrail.services import capacity
+from sendrail.services import capacity, warmup_plans
 from sendrail.services.deps import Deps
 
 
-def _rules_at(mailbox: Mailbox) -> Callable[[datetime], Rules]:
+def _rules_at(mailbox: Mailbox, held_days: int) -> Callable[[datetime], Rules]:
     def rules(when: datetime) -> Rules:
-        return capacity.mailbox_rules(mailbox, when)
+        return capacity.mailbox_rules(mailbox, when, held_days=held_days)
 
     return rules
 
@@ -27,7 +27,10 @@ def estimate(deps: Deps, campaign: Campaign) -> Estimate:
     tenant = capacity.tenant_subject(campaign.tenant_id)
     states = deps.limits.read([*subjects, tenant])
     senders = [
-        SimulatedSender(rules_at=_rules_at(m), state=states[capacity.mailbox_subject(m.id)])
+        SimulatedSender(
+            rules_at=_rules_at(m, warmup_plans.held_days(deps.stats, m, now.date())),
+            state=states[capacity.mailbox_subject(m.id)],
+        )
         for m in mailboxes
     ]
     tenant_rules = capacity.tenant_rules(settings)

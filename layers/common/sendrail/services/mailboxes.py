@@ -25,6 +25,7 @@ from sendrail.errors import Conflict, ValidationFailed
 from sendrail.ids import new_id
 from sendrail.providers import OAUTH, SUPPORTED
 from sendrail.services.deps import Deps
+from sendrail.services.provider_quotas import SesQuota, check_daily_limit
 
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 
@@ -108,7 +109,12 @@ def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
 
 
 def create(
-    deps: Deps, tenant_id: str, spec: MailboxCreate, *, allow_private_hosts: bool = False
+    deps: Deps,
+    tenant_id: str,
+    spec: MailboxCreate,
+    ses_quota: SesQuota | None = None,
+    *,
+    allow_private_hosts: bool = False,
 ) -> Mailbox:
     if spec.provider not in SUPPORTED:
         raise ValidationFailed(
@@ -141,6 +147,7 @@ def create(
         updated_at=now,
         **fields,
     )
+    check_daily_limit(mailbox, ses_quota)
     payload = _secret_payload(spec.smtp)
     if payload is not None:
         mailbox = mailbox.model_copy(update={"secret": deps.secrets.seal(payload, mailbox_id)})
@@ -157,6 +164,7 @@ def update(
     tenant_id: str,
     mailbox_id: str,
     changes: MailboxFields,
+    ses_quota: SesQuota | None = None,
     *,
     allow_private_hosts: bool = False,
 ) -> Mailbox:
@@ -186,6 +194,8 @@ def update(
             given["secret"] = deps.secrets.seal(payload, mailbox.id)
     updated = mailbox.model_copy(update={**given, "updated_at": deps.clock.now()})
     Mailbox.model_validate(updated.model_dump())  # re-check invariants
+    if "daily_limit" in given or "smtp" in given:
+        check_daily_limit(updated, ses_quota)
     deps.mailboxes.replace(updated, version)
     return updated
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sendrail.domain import tracking
+from sendrail.domain import footer, tracking
 from sendrail.domain.compose import Personalisation
 from sendrail.domain.models import Campaign, CampaignKind, Mailbox, Recipient, SendingSettings
 from sendrail.domain.tracking import Target
@@ -36,8 +36,30 @@ def personaliser(signing_key: bytes, base_url: str) -> Personalise:
                 "List-Unsubscribe": f"<{unsubscribe}>{mailto}",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
+        html_footer = (
+            footer.html_footer(unsubscribe, settings.postal_address)
+            if footer.html_needs_footer(campaign, settings)
+            else ""
+        )
+        text_footer = (
+            footer.text_footer(unsubscribe, settings.postal_address)
+            if footer.text_needs_footer(campaign, settings)
+            else ""
+        )
+
+        def add_text(text: str) -> str:
+            return text + text_footer
+
+        def add_footer(document: str) -> str:
+            return footer.add_to_html(document, html_footer) if html_footer else document
+
         if not (campaign.track_clicks or campaign.track_opens):
-            return Personalisation(data=data, headers=headers)
+            return Personalisation(
+                data=data,
+                headers=headers,
+                rewrite_html=add_footer if html_footer else None,
+                rewrite_text=add_text if text_footer else None,
+            )
 
         def click(url: str) -> str | None:
             if url == unsubscribe or url.startswith(base + "/"):
@@ -46,6 +68,7 @@ def personaliser(signing_key: bytes, base_url: str) -> Personalise:
             return f"{base}/track/click/{tracking.token(signing_key, tracking.CLICK, target)}"
 
         def rewrite(document: str) -> str:
+            document = add_footer(document)
             if campaign.track_clicks:
                 document = tracking.rewrite_links(document, click)
             if campaign.track_opens:
@@ -53,6 +76,11 @@ def personaliser(signing_key: bytes, base_url: str) -> Personalise:
                 document = tracking.add_pixel(document, pixel)
             return document
 
-        return Personalisation(data=data, headers=headers, rewrite_html=rewrite)
+        return Personalisation(
+            data=data,
+            headers=headers,
+            rewrite_html=rewrite,
+            rewrite_text=add_text if text_footer else None,
+        )
 
     return personalise

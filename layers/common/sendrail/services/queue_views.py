@@ -17,7 +17,7 @@ from sendrail.domain.models import (
 )
 from sendrail.domain.windows import all_open, next_open_all
 from sendrail.errors import NotFound
-from sendrail.services import capacity, counters
+from sendrail.services import capacity, counters, provider_quotas, warmup_plans
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
 from sendrail.storage.queues import BANDS
@@ -57,8 +57,11 @@ def totals(deps: Deps, tenant_id: str) -> QueueTotals:
     return out
 
 
-def servers(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
-    """Each mailbox's capacity right now, from its limit state."""
+def servers(
+    deps: Deps, tenant_id: str, ses_quota: provider_quotas.SesQuota | None = None
+) -> list[dict[str, Any]]:
+    """Each mailbox's capacity right now, from its limit state, and the limits in force
+    (provider ceilings included)."""
     now = deps.clock.now()
     mailboxes = [
         m
@@ -66,9 +69,11 @@ def servers(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
         if m.status is not MailboxStatus.ARCHIVED
     ]
     states = deps.limits.read(capacity.mailbox_subject(m.id) for m in mailboxes)
+    ses_daily = provider_quotas.ses_daily_quota(mailboxes, ses_quota)
     out = []
     for m in mailboxes:
-        rules = capacity.mailbox_rules(m, now)
+        held = warmup_plans.held_days(deps.stats, m, now.date())
+        rules = capacity.mailbox_rules(m, now, ses_daily, held)
         state = states[capacity.mailbox_subject(m.id)]
         day = rules.day_rule()
         hour = next((r for r in rules.fixed if r.period is limits.Period.HOUR), None)
@@ -89,6 +94,7 @@ def servers(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
                 "hourly_used": limits.used(state, hour, now) if hour else None,
                 "window_remaining": window_left,
                 "next_available_at": to_rfc3339(ready) if m.can_send() else None,
+                "effective_limits": provider_quotas.effective_limits(m, ses_daily),
             }
         )
     return out

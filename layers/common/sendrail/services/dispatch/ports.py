@@ -18,6 +18,7 @@ from sendrail.domain.models import (
     RecipientStatus,
 )
 from sendrail.providers.base import Sender
+from sendrail.services.counters import StatCounters
 from sendrail.services.feeding import (
     FeedRecipients,
     FeedStore,
@@ -26,6 +27,7 @@ from sendrail.services.feeding import (
     QueueSender,
     SendingSettingsReader,
 )
+from sendrail.services.warmup_plans import DayCounters
 from sendrail.storage.queues import QueueMessage
 
 
@@ -99,8 +101,15 @@ class HealthRecord(Protocol):
     def fall_idle(self, since: datetime) -> None: ...
 
 
+class DispatchStats(StatCounters, DayCounters, Protocol):
+    """Counters dispatch adds to, and reads per day (a warm-up ramp's healthy days)."""
+
+
 class DispatchStore(FeedStore, Protocol):
     """Everything one dispatch run reads and writes."""
+
+    @property
+    def stats(self) -> DispatchStats: ...
 
     @property
     def queues(self) -> DispatchQueues: ...

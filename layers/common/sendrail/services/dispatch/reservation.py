@@ -26,10 +26,10 @@ from sendrail.domain import limits
 from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.models import Campaign, Mailbox
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
-from sendrail.services import capacity
+from sendrail.services import capacity, warmup_plans
 from sendrail.services.capacity import TenantPolicy
 from sendrail.services.dispatch.admission import Admission
-from sendrail.services.dispatch.ports import DispatchStore
+from sendrail.services.dispatch.ports import DispatchStats, DispatchStore
 from sendrail.services.dispatch.tenants import Tenants
 from sendrail.services.dispatch.work import DispatchOptions, DispatchReport, Units, Work
 
@@ -74,7 +74,7 @@ class Reservations:
             if not pending:
                 break
             now = self._store.clock.now()
-            offers = _Offers(self._tenants, self._paused, lanes, now)
+            offers = _Offers(self._tenants, self._paused, lanes, now, self._store.stats)
             rules = offers.rules
             demands: list[Demand] = []
             by_key: dict[str, Work] = {}
@@ -177,12 +177,18 @@ class _Offers:
     (pool, limit rules, sender-domain subjects, lane room) however many messages ask."""
 
     def __init__(
-        self, tenants: Tenants, paused: set[str], lanes: Availability, now: datetime
+        self,
+        tenants: Tenants,
+        paused: set[str],
+        lanes: Availability,
+        now: datetime,
+        stats: DispatchStats,
     ) -> None:
         self._tenants = tenants
         self._paused = paused
         self._lanes = lanes
         self._now = now
+        self._stats = stats
         self.rules: dict[str, Rules] = {}
         self._by_campaign: dict[tuple[str, str], tuple[MailboxOption, ...] | None] = {}
         self._by_mailbox: dict[str, MailboxOption | None] = {}
@@ -211,7 +217,8 @@ class _Offers:
                 self._by_mailbox[mailbox.id] = None
             else:
                 subject = capacity.mailbox_subject(mailbox.id)
-                self.rules[subject] = capacity.mailbox_rules(mailbox, self._now)
+                held = warmup_plans.held_days(self._stats, mailbox, self._now.date())
+                self.rules[subject] = capacity.mailbox_rules(mailbox, self._now, held_days=held)
                 extra = []
                 for s, rule in policy.sender_subjects(mailbox.domain):
                     self.rules[s] = rule

@@ -1,0 +1,146 @@
+"""The providers' published sending ceilings, and the limits in force for a mailbox.
+
+A mailbox without its own ``daily_limit`` gets its provider's ceiling (sending past it
+gets the account blocked for a day or more); an explicit limit above the ceiling is
+refused. The figures, each with where it is published (checked 2026-12):
+
+- Gmail (consumer, ``@gmail.com``/``@googlemail.com``): 500 recipients a day.
+  https://support.google.com/mail/answer/22839
+- Google Workspace: 2,000 messages a day per user (trial accounts: 500).
+  https://support.google.com/a/answer/166852
+- Outlook.com (``@outlook.com``, ``@hotmail.*``, ``@live.*``, ``@msn.com``): 300
+  recipients a day.
+  https://support.microsoft.com/office/sending-limits-in-outlook-com-279ee200-594c-40f0-9ec8-bb6af7735c2e
+- Exchange Online (Microsoft 365): 10,000 recipients a day, 30 messages a minute.
+  https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#sending-limits
+- Amazon SES: the account's own quota (``GetSendQuota``'s ``Max24HourSend``), per region.
+  https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas.html
+
+SMTP mailboxes are matched by their server (``smtp.gmail.com``, ``smtp.office365.com``
+…); any other SMTP server has no known ceiling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sendrail.domain.models import Mailbox, Provider
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    name: str
+    per_day: int
+    per_minute: int | None
+    source: str
+
+
+GMAIL = Ceiling("gmail", 500, None, "https://support.google.com/mail/answer/22839")
+GOOGLE_WORKSPACE = Ceiling(
+    "google_workspace", 2000, None, "https://support.google.com/a/answer/166852"
+)
+OUTLOOK_COM = Ceiling(
+    "outlook_com",
+    300,
+    None,
+    "https://support.microsoft.com/office/sending-limits-in-outlook-com-279ee200-594c-40f0-9ec8-bb6af7735c2e",
+)
+EXCHANGE_ONLINE = Ceiling(
+    "exchange_online",
+    10_000,
+    30,
+    "https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#sending-limits",
+)
+SES_SOURCE = "https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas.html"
+
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+OUTLOOK_COM_DOMAINS = frozenset(
+    {"outlook.com", "hotmail.com", "live.com", "msn.com", "hotmail.co.uk", "live.co.uk",
+     "outlook.fr", "hotmail.fr", "live.fr", "hotmail.de", "outlook.de", "hotmail.it"}
+)  # fmt: skip
+GOOGLE_SMTP_HOSTS = frozenset({"smtp.gmail.com", "smtp.googlemail.com", "smtp-relay.gmail.com"})
+MICROSOFT_SMTP_HOSTS = frozenset({"smtp.office365.com", "smtp-mail.outlook.com"})
+
+
+def _google(domain: str) -> Ceiling:
+    return GMAIL if domain in GMAIL_DOMAINS else GOOGLE_WORKSPACE
+
+
+def _microsoft(domain: str) -> Ceiling:
+    return OUTLOOK_COM if domain in OUTLOOK_COM_DOMAINS else EXCHANGE_ONLINE
+
+
+def ceiling(mailbox: Mailbox, ses_daily_quota: int | None = None) -> Ceiling | None:
+    """The provider's ceiling for ``mailbox``; None when none is known (an SMTP server of
+    one's own, SES when its quota could not be read)."""
+    domain = mailbox.domain
+    if mailbox.provider is Provider.GMAIL:
+        return _google(domain)
+    if mailbox.provider is Provider.OUTLOOK:
+        return _microsoft(domain)
+    if mailbox.provider is Provider.SES:
+        if ses_daily_quota is None or ses_daily_quota < 0:  # -1: unlimited (SES says so)
+            return None
+        return Ceiling("ses", ses_daily_quota, None, SES_SOURCE)
+    host = (mailbox.smtp.host.lower().rstrip(".") if mailbox.smtp else "").strip()
+    if host in GOOGLE_SMTP_HOSTS:
+        return _google(domain)
+    if host in MICROSOFT_SMTP_HOSTS:
+        return _microsoft(domain)
+    return None
+
+
+@dataclass(frozen=True)
+class EffectiveLimits:
+    """The limits in force, before warm-up: ``daily_limit`` None means uncapped."""
+
+    daily_limit: int | None
+    per_minute: int | None
+    hourly_limit: int | None
+    daily_source: str  # "mailbox" | "provider_default" | "none"
+    ceiling: Ceiling | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "daily_limit": self.daily_limit,
+            "per_minute": self.per_minute,
+            "hourly_limit": self.hourly_limit,
+            "daily_source": self.daily_source,
+            "provider_ceiling": None
+            if self.ceiling is None
+            else {
+                "name": self.ceiling.name,
+                "per_day": self.ceiling.per_day,
+                "per_minute": self.ceiling.per_minute,
+                "source": self.ceiling.source,
+            },
+        }
+
+
+def effective(mailbox: Mailbox, ses_daily_quota: int | None = None) -> EffectiveLimits:
+    found = ceiling(mailbox, ses_daily_quota)
+    own = mailbox.daily_limit or None
+    if own is not None:
+        daily: int | None = own if found is None else min(own, found.per_day)
+        source = "mailbox"
+    elif found is not None:
+        daily, source = found.per_day, "provider_default"
+    else:
+        daily, source = None, "none"
+    return EffectiveLimits(
+        daily_limit=daily,
+        per_minute=found.per_minute if found else None,
+        hourly_limit=mailbox.hourly_limit,
+        daily_source=source,
+        ceiling=found,
+    )
+
+
+def over_ceiling(daily_limit: int | None, found: Ceiling | None) -> str | None:
+    """Why an explicit ``daily_limit`` is refused, or None when it fits."""
+    if not daily_limit or found is None or daily_limit <= found.per_day:
+        return None
+    return (
+        f"daily_limit {daily_limit} is above the {found.name} ceiling of {found.per_day} a "
+        f"day ({found.source})"
+    )

@@ -1,0 +1,94 @@
+"""Provider ceilings by default: shown on the mailbox and in /api/queue/servers, refused
+above the ceiling, and honoured by dispatch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import time_machine
+from sendrail.domain.limits import LimitState
+from sendrail.providers import ses
+from sendrail.services.capacity import mailbox_subject
+
+from tests.conftest import Api
+from tests.integration.test_oauth_mailboxes import campaign, connect, fakes  # noqa: F401
+
+
+def _smtp(host: str, email: str, **extra: object) -> dict[str, object]:
+    return {
+        "provider": "smtp",
+        "email": email,
+        "smtp": {"host": host, "port": 587, "security": "starttls"},
+        **extra,
+    }
+
+
+def test_given_a_limit_above_the_ceiling_then_422_names_the_ceiling(api: Api, tenant):
+    reply = api.post(
+        "/api/mailboxes", _smtp("smtp.office365.com", "ops@corp.example", daily_limit=20_000)
+    )
+    assert reply.status == 422, reply.raw
+    detail = reply.body["error"]["details"][0]
+    assert detail["field"] == "daily_limit" and detail["ceiling"] == 10_000
+    assert detail["provider_ceiling"] == "exchange_online"
+    assert "10000" in reply.body["error"]["message"]
+    # At the ceiling is fine; raising it above by PATCH is refused too
+    ok = api.post("/api/mailboxes", _smtp("smtp.gmail.com", "me@gmail.com", daily_limit=500))
+    assert ok.status == 201, ok.raw
+    patched = api.patch(f"/api/mailboxes/{ok.body['id']}", {"daily_limit": 501})
+    assert patched.status == 422 and patched.body["error"]["details"][0]["ceiling"] == 500
+
+
+def test_given_no_daily_limit_then_the_mailbox_and_queue_servers_show_the_ceiling(api: Api, tenant):
+    created = api.post("/api/mailboxes", _smtp("smtp.gmail.com", "me@gmail.com"))
+    assert created.status == 201, created.raw
+    limits = created.body["effective_limits"]
+    assert limits["daily_limit"] == 500 and limits["daily_source"] == "provider_default"
+    assert limits["provider_ceiling"]["source"].startswith("https://support.google.com/")
+    relay = api.post("/api/mailboxes", _smtp("mail.corp.example", "me@corp.example")).body
+    assert relay["effective_limits"]["daily_limit"] is None
+    servers = {s["id"]: s for s in api.get("/api/queue/servers").body["items"]}
+    gmail = servers[created.body["id"]]
+    assert gmail["daily_limit"] == 500 and gmail["daily_remaining"] == 500
+    assert gmail["effective_limits"]["provider_ceiling"]["name"] == "gmail"
+    assert servers[relay["id"]]["daily_limit"] == 0
+
+
+def test_given_an_ses_mailbox_then_its_ceiling_is_the_accounts_quota(api: Api, tenant):
+    ses._DAILY.clear()
+    created = api.post("/api/mailboxes", {"provider": "ses", "email": "news@corp.example"})
+    assert created.status == 201, created.raw
+    ceiling = created.body["effective_limits"]["provider_ceiling"]
+    assert ceiling["name"] == "ses" and ceiling["per_day"] > 0  # moto's sandbox quota
+    over = api.patch(f"/api/mailboxes/{created.body['id']}", {"daily_limit": 10**7})
+    assert over.status == 422 and over.body["error"]["details"][0]["provider_ceiling"] == "ses"
+    ses._DAILY.clear()
+
+
+def test_given_an_uncapped_gmail_mailbox_then_dispatch_stops_at_its_ceiling(
+    api: Api,
+    tenant,
+    fakes,  # noqa: F811
+    dispatch,
+    deps,
+):
+    running, outbox = fakes
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False) as clock:
+        # Given a Gmail mailbox with no daily_limit that already sent 498 today
+        mailbox = connect(api, running, "gmail", "me@gmail.com", daily_limit=0)
+        now = datetime.now(UTC)
+        seeded = LimitState(buckets={"day": ("2026-11-23", 498)})
+        assert deps.limits.write(mailbox_subject(mailbox), seeded, 0, now) is not None
+        # When a campaign of five is dispatched
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        dispatch()
+        dispatch()
+        # Then only two go out today (500 a day), the rest wait for tomorrow
+        stats = api.get(f"/api/campaigns/{cid}/stats").body
+        assert (stats["sent"], stats["queued"]) == (2, 3)
+        server = next(s for s in api.get("/api/queue/servers").body["items"] if s["id"] == mailbox)
+        assert (server["daily_limit"], server["daily_remaining"]) == (500, 0)
+        clock.shift(86_400)
+        dispatch()
+        assert api.get(f"/api/campaigns/{cid}/stats").body["sent"] == 5
+        assert len(outbox.items()) == 5
