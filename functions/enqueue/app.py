@@ -15,6 +15,7 @@ from functions.enqueue.routes import (
     messages,
     oauth,
     queue,
+    replies,
     settings,
     suppressions,
     system,
@@ -33,6 +34,7 @@ for module in (
     settings,
     suppressions,
     analytics,
+    replies,
 ):
     app.include_router(module.router)
 errors.register(app)

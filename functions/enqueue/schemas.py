@@ -204,6 +204,7 @@ class RecipientView(BaseModel):
     sent_at: datetime | None
     opened_at: datetime | None
     clicked_at: datetime | None
+    replied_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -229,6 +230,8 @@ class CampaignStats(BaseModel):
     machine_opens: int = 0
     machine_clicks: int = 0
     soft_bounced: int = 0
+    replied: int = 0
+    auto_replied: int = 0
 
 
 class MessageView(BaseModel):

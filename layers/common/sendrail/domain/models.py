@@ -300,6 +300,7 @@ class Recipient(BaseModel):
     sent_at: datetime | None = None
     opened_at: datetime | None = None
     clicked_at: datetime | None = None
+    replied_at: datetime | None = None  # first human reply read from the inbox
     lease_until: datetime | None = None
     next_attempt_at: datetime | None = None
     cleared_at: datetime | None = None
@@ -320,6 +321,24 @@ class Suppression(BaseModel):
     email: str
     reason: SuppressionReason
     created_at: datetime
+
+
+class ReplyKind(StrEnum):
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"
+
+
+class Reply(BaseModel):
+    """An answer to our mail found in a sending mailbox's inbox (``GET /api/replies``)."""
+
+    tenant_id: str
+    campaign_id: str
+    email: str
+    mailbox_id: str
+    received_at: datetime
+    subject: str
+    snippet: str
+    kind: ReplyKind
 
 
 ProviderName = Literal["smtp", "ses", "gmail", "outlook"]

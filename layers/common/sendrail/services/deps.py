@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sendrail.clock import Clock, SystemClock
 from sendrail.storage.campaigns import CampaignRepo
 from sendrail.storage.imports import ImportRepo
+from sendrail.storage.inbox import InboxRepo
 from sendrail.storage.limits import LimitRepo
 from sendrail.storage.mailboxes import MailboxRepo
 from sendrail.storage.queues import SqsQueues
@@ -37,3 +38,4 @@ class Deps:
     stats: StatsRepo = field(default_factory=StatsRepo)
     system: SystemRepo = field(default_factory=SystemRepo)
     imports: ImportRepo = field(default_factory=ImportRepo)
+    inbox: InboxRepo = field(default_factory=InboxRepo)
