@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sendrail.domain.models import (
     Campaign,
     CampaignCounts,
+    ImapSettings,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -83,6 +84,7 @@ class MailboxView(BaseModel):
     warmup: Warmup | None
     timezone: str
     smtp: SmtpSettings | None
+    imap: ImapSettings | None = None
     ses_configuration_set: str | None = None
     max_connections: int | None = None
     status: MailboxStatus
@@ -100,6 +102,7 @@ class MailboxView(BaseModel):
             **m.model_dump(
                 exclude={
                     "secret",
+                    "imap_secret",
                     "tenant_id",
                     "warmup_started_at",
                     "paused_until",

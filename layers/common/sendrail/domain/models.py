@@ -106,6 +106,18 @@ class SmtpSettings(BaseModel):
     security: SmtpSecurity = SmtpSecurity.STARTTLS
 
 
+class ImapSettings(BaseModel):
+    """Where the inbox watcher reads an SMTP mailbox's inbox, without the password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=993, ge=1, le=65535)
+    username: str | None = Field(default=None, max_length=320)  # None: the address
+    security: SmtpSecurity = SmtpSecurity.TLS
+    folder: str = Field(default="INBOX", min_length=1, max_length=200)
+
+
 class EncryptedBlob(BaseModel):
     """Envelope-encrypted secret: a KMS-wrapped data key and AES-GCM ciphertext."""
 
@@ -154,6 +166,8 @@ class Mailbox(BaseModel):
     warmup_started_at: datetime | None = None
     timezone: str = "UTC"
     smtp: SmtpSettings | None = None
+    imap: ImapSettings | None = None  # an SMTP mailbox's inbox, for the inbox watcher
+    imap_secret: EncryptedBlob | None = None  # the IMAP password, sealed like ``secret``
     ses_configuration_set: str | None = None
     # Parallel connections dispatch may open (SES and SMTP relays); None: the provider's
     # default (one, or for SES one per ten messages a second of the account's rate).

@@ -15,13 +15,24 @@ mailbox (by its Message-ID), so reading it again after a reset changes nothing."
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 
 from sendrail.domain.inbox_classify import Classified, InboxKind, classify
 from sendrail.domain.mime import recipient_digest
-from sendrail.domain.models import Mailbox, Recipient, Reply, ReplyKind, SuppressionReason
+from sendrail.domain.models import (
+    Mailbox,
+    MailboxStatus,
+    Recipient,
+    Reply,
+    ReplyKind,
+    SuppressionReason,
+)
+from sendrail.providers.base import ProviderConfig
+from sendrail.providers.inbox_base import InboxReader, InboxUnavailable
+from sendrail.providers.inboxes import open_inbox, readable
 from sendrail.services import bounces, counters, suppressions
 from sendrail.services.deps import Deps
 
@@ -149,3 +160,78 @@ def _bounce(deps: Deps, mailbox: Mailbox, raw: bytes, report: InboxReport) -> No
     report.soft += applied.soft
     report.ignored += int(not (applied.hard or applied.soft or applied.complaints))
     report.paused_mailboxes += applied.paused_mailboxes
+
+
+# --- reading a mailbox's inbox -----------------------------------------------------------
+
+
+def watch(
+    deps: Deps,
+    mailbox: Mailbox,
+    reader: InboxReader,
+    limit: int = 500,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> InboxReport:
+    """Read and apply the messages that reached ``mailbox`` since its checkpoint (at most
+    ``limit``, until ``should_stop()``), then move the checkpoint past the last one
+    applied. A failure part-way keeps what was applied; the rest is read next time."""
+    report = InboxReport()
+    checkpoint = deps.inbox.checkpoint(mailbox.id)
+    last = checkpoint
+    try:
+        for message in reader.read(checkpoint, mailbox.created_at, limit, should_stop):
+            handle(deps, mailbox, message.raw, message.received_at, report)
+            last = message.checkpoint
+            if should_stop():
+                break
+    finally:
+        if last is not None and last != checkpoint:
+            deps.inbox.save_checkpoint(mailbox.id, last)
+    return report
+
+
+def open_reader(deps: Deps, mailbox: Mailbox, config: ProviderConfig) -> InboxReader:
+    secret = deps.secrets.open(mailbox.imap_secret, mailbox.id) if mailbox.imap_secret else None
+    return open_inbox(mailbox, secret, config)
+
+
+WATCHED = frozenset({MailboxStatus.ACTIVE, MailboxStatus.PAUSED})
+
+
+@dataclass
+class WatchReport(InboxReport):
+    mailboxes: int = 0
+    unavailable: list[str] = field(default_factory=list)
+
+
+def watch_all(
+    deps: Deps,
+    config: ProviderConfig,
+    limit: int = 500,
+    should_stop: Callable[[], bool] = lambda: False,
+    opener: Callable[[Deps, Mailbox, ProviderConfig], InboxReader] = open_reader,
+) -> WatchReport:
+    """One run of the watcher: every readable mailbox (active or paused) of every tenant,
+    at most ``limit`` messages each, until ``should_stop()``; a mailbox whose inbox cannot
+    be read now is skipped until the next run."""
+    total = WatchReport()
+    after = None
+    while not should_stop():
+        tenants, after = deps.tenancy.list_tenants(100, after)
+        for tenant in tenants:
+            for mailbox in deps.mailboxes.all_for_tenant(tenant.id):
+                if should_stop():
+                    return total
+                if mailbox.status not in WATCHED or not readable(mailbox):
+                    continue
+                total.mailboxes += 1
+                reader = opener(deps, mailbox, config)
+                try:
+                    total.add(watch(deps, mailbox, reader, limit, should_stop))
+                except InboxUnavailable:
+                    total.unavailable.append(mailbox.id)
+                finally:
+                    reader.close()
+        if not after:
+            break
+    return total

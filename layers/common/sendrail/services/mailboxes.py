@@ -11,6 +11,7 @@ from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,
+    ImapSettings,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -31,6 +32,10 @@ class SmtpInput(SmtpSettings):
     password: SecretStr | None = Field(default=None, max_length=1024)
 
 
+class ImapInput(ImapSettings):
+    password: SecretStr | None = Field(default=None, max_length=1024)
+
+
 class MailboxFields(BaseModel):
     """Fields a client may set on create and change with PATCH."""
 
@@ -44,6 +49,7 @@ class MailboxFields(BaseModel):
     warmup: Warmup | None = None
     timezone: str | None = None
     smtp: SmtpInput | None = None
+    imap: ImapInput | None = None
     ses_configuration_set: str | None = Field(default=None, max_length=64)
     max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)
 
@@ -78,10 +84,26 @@ def _check_connections(provider: Provider, max_connections: int | None) -> None:
         )
 
 
-def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
+def _secret_payload(smtp: SmtpInput | ImapInput | None) -> bytes | None:
     if smtp is None or smtp.password is None:
         return None
     return json.dumps({"password": smtp.password.get_secret_value()}).encode()
+
+
+def _imap_fields(
+    deps: Deps, provider: Provider, mailbox_id: str, imap: ImapInput
+) -> dict[str, Any]:
+    """``imap`` and its sealed password, for an SMTP mailbox."""
+    if provider is not Provider.SMTP:
+        raise ValidationFailed(
+            "only an smtp mailbox is read over IMAP",
+            details=[{"field": "imap", "reason": "only smtp mailboxes"}],
+        )
+    fields: dict[str, Any] = {"imap": ImapSettings(**imap.model_dump(exclude={"password"}))}
+    payload = _secret_payload(imap)
+    if payload is not None:
+        fields["imap_secret"] = deps.secrets.seal(payload, mailbox_id)
+    return fields
 
 
 def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
@@ -101,7 +123,9 @@ def create(deps: Deps, tenant_id: str, spec: MailboxCreate) -> Mailbox:
         raise ValidationFailed(str(exc), details=[{"field": "email"}]) from exc
     now = deps.clock.now()
     mailbox_id = new_id("mbx", now)
-    fields = spec.model_dump(exclude={"provider", "email", "smtp"}, exclude_none=True)
+    fields = spec.model_dump(exclude={"provider", "email", "smtp", "imap"}, exclude_none=True)
+    if spec.imap is not None:
+        fields.update(_imap_fields(deps, spec.provider, mailbox_id, spec.imap))
     mailbox = Mailbox(
         id=mailbox_id,
         tenant_id=tenant_id,
@@ -131,8 +155,13 @@ def update(deps: Deps, tenant_id: str, mailbox_id: str, changes: MailboxFields) 
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be changed")
     given: dict[str, Any] = {
-        k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
+        k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp", "imap"}
     }
+    if "imap" in changes.model_fields_set:
+        if changes.imap is None:
+            given.update(imap=None, imap_secret=None)
+        else:
+            given.update(_imap_fields(deps, mailbox.provider, mailbox.id, changes.imap))
     _check_connections(mailbox.provider, changes.max_connections)
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
