@@ -18,6 +18,7 @@ from sendrail_local.clock import LocalClock
 from sendrail_local.event_sources import SqsEventSource
 from sendrail_local.events import scheduled_event
 from sendrail_local.http_front import Front, serve
+from sendrail_local.imap_server import LocalImapServer
 from sendrail_local.lambdas import Functions
 from sendrail_local.outbox import Outbox
 from sendrail_local.provider_fakes import Fakes
@@ -34,6 +35,7 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     smtp_sink_port: int = 2525
+    imap_port: int = 1143
     virtual_start: datetime | None = None
     admin_key: str | None = None
     owner_key: str | None = None
@@ -50,6 +52,7 @@ class LocalConfig:
             host=env.get("SENDRAIL_HOST", "127.0.0.1"),
             port=int(env.get("SENDRAIL_PORT", "8000")),
             smtp_sink_port=int(env.get("SENDRAIL_SMTP_SINK_PORT", "2525")),
+            imap_port=int(env.get("SENDRAIL_LOCAL_IMAP_PORT", "1143")),
             virtual_start=parse_rfc3339(virtual) if virtual else None,
             admin_key=env.get("SENDRAIL_LOCAL_ADMIN_KEY") or None,
             owner_key=env.get("SENDRAIL_LOCAL_OWNER_KEY") or None,
@@ -66,6 +69,7 @@ class LocalStack:
         self.outbox = Outbox(self.clock, mailbox_of=self._mailbox_of)
         self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
         self.fakes = Fakes(self.clock, self.outbox, config.host)
+        self.imap = LocalImapServer(config.imap_port, config.host)
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
@@ -140,6 +144,7 @@ class LocalStack:
         self._environment(self.resources)
         self.sink.start()
         self.fakes.start()
+        self.imap.start()
         os.environ["SENDRAIL_LOCAL_SMTP_SINK"] = f"{self.sink.host}:{self.sink.port}"
         self._bootstrap()
         self._schedule()
@@ -163,6 +168,7 @@ class LocalStack:
             self.front.server_close()
         self.sink.stop()
         self.fakes.stop()
+        self.imap.stop()
         self.aws.stop()
         self.clock.stop()
 
@@ -178,6 +184,8 @@ class LocalStack:
                 f"   (received: {self.base_url}/_local/outbox)",
                 f"  Google fake    {self.fakes.google_base}   (Gmail mailboxes connect here)",
                 f"  Microsoft fake {self.fakes.microsoft_base}   (Outlook mailboxes)",
+                f"  IMAP server    imap://{self.imap.host}:{self.imap.port}"
+                "   (any user and password; SMTP mailboxes' inboxes)",
                 f"  clock          {clock}",
                 f"  admin key      {self.admin_key}",
                 f"  owner key      {self.owner_key}   (tenant {DEFAULT_TENANT})",

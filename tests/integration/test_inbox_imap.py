@@ -5,6 +5,7 @@ nothing is read twice or skipped (checkpoints, UIDVALIDITY changes, bounded runs
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from sendrail.providers.base import ProviderConfig
 from sendrail.providers.inbox_base import InboxUnavailable
 from sendrail.providers.inboxes import readable
 from sendrail.services import inbox
+from sendrail_local.events import scheduled_event
 from sendrail_local.imap_server import LocalImapServer
+from sendrail_local.lambdas import LocalContext
 
 from tests.conftest import Api, free_port, smtp_mailbox
 from tests.integration.test_bounces import dsn
@@ -164,3 +167,26 @@ def test_given_imap_settings_on_a_gmail_mailbox_then_422(api, tenant, imap):
     body = {"provider": "gmail", "email": "g@example.com", "imap": imap_settings(imap)}
     reply = api.post("/api/mailboxes", body)
     assert reply.status == 422 and reply.body["error"]["code"] == "validation_failed"
+
+
+def test_given_the_scheduled_function_then_it_reads_the_inbox_and_pauses_the_mailbox(
+    api, deps, tenant, sent, imap
+):
+    from functions.inbox import handler as inbox_function
+
+    cid, mailbox_id, ids = sent
+    settings = api.get("/api/settings/sending").body
+    settings.update(rate_min_sent=2, bounce_rate_pause=0.5)
+    api.put("/api/settings/sending", settings)
+    for who in ("ann@x.example", "bob@x.example"):
+        imap.deliver(SENDER, dsn(ids[who], {who: "5.1.1"}))
+    inbox_function.reset()
+    try:
+        result = inbox_function.handler(
+            scheduled_event("sendrail-inbox", datetime.now(UTC)), LocalContext("inbox", 120)
+        )
+    finally:
+        inbox_function.reset()
+    assert (result["mailboxes"], result["hard"], result["paused_mailboxes"]) == (1, 2, [mailbox_id])
+    assert api.get(f"/api/mailboxes/{mailbox_id}").body["status"] == "paused"
+    assert api.get(f"/api/campaigns/{cid}/stats").body["bounced"] == 2
