@@ -189,7 +189,7 @@ class Functions(Construct):
         watcher = self.by_name["inbox"]
         for name in ("main", "recipients", "suppressions", "stats"):
             t[name].grant_read_write_data(watcher)
-        key.grant(watcher, "kms:Decrypt")
+        key.grant(watcher, "kms:Decrypt", "kms:GenerateDataKey")  # refreshed tokens
 
     def use_oauth_clients(
         self,

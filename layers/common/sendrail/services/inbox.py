@@ -23,6 +23,7 @@ from email.parser import BytesHeaderParser
 from sendrail.domain.inbox_classify import Classified, InboxKind, classify
 from sendrail.domain.mime import recipient_digest
 from sendrail.domain.models import (
+    OAUTH_PROVIDERS,
     Mailbox,
     MailboxStatus,
     Recipient,
@@ -35,6 +36,7 @@ from sendrail.providers.inbox_base import InboxReader, InboxUnavailable
 from sendrail.providers.inboxes import open_inbox, readable
 from sendrail.services import bounces, counters, suppressions
 from sendrail.services.deps import Deps
+from sendrail.services.oauth import MailboxTokens
 
 
 @dataclass
@@ -191,6 +193,8 @@ def watch(
 
 
 def open_reader(deps: Deps, mailbox: Mailbox, config: ProviderConfig) -> InboxReader:
+    if mailbox.provider in OAUTH_PROVIDERS:
+        return open_inbox(mailbox, None, config, MailboxTokens(deps, config, mailbox))
     secret = deps.secrets.open(mailbox.imap_secret, mailbox.id) if mailbox.imap_secret else None
     return open_inbox(mailbox, secret, config)
 
