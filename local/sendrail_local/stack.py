@@ -13,6 +13,7 @@ from datetime import datetime
 from sendrail.clock import parse_rfc3339
 from sendrail.schedules import SCHEDULES
 
+from sendrail_local.answers import Answers
 from sendrail_local.aws import EmbeddedAws, LocalResources
 from sendrail_local.clock import LocalClock
 from sendrail_local.event_sources import SqsEventSource
@@ -70,6 +71,8 @@ class LocalStack:
         self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
         self.fakes = Fakes(self.clock, self.outbox, config.host)
         self.imap = LocalImapServer(config.imap_port, config.host)
+        self.answers = Answers(self.clock, self.outbox, self._deliver_answer)
+        self.outbox.listen(self.answers.observe)
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
@@ -114,6 +117,17 @@ class LocalStack:
         recipient = deps().recipients.get(campaign_id, to)
         return recipient.mailbox_id if recipient is not None else None
 
+    def _deliver_answer(self, via: str, sender: str, raw: bytes) -> None:
+        """Into the sending mailbox's inbox: the IMAP server for SMTP mailboxes (the user
+        named by the sender's address), the fake for Gmail and Outlook ones."""
+        if via == "smtp":
+            self.imap.deliver(sender, raw, when=self.clock.now())
+        else:
+            self.fakes.deliver(sender, raw)
+
+    def _flush_answers(self) -> None:
+        self.answers.flush()
+
     def _bootstrap(self) -> None:
         from sendrail.services import auth  # noqa: PLC0415
 
@@ -138,6 +152,9 @@ class LocalStack:
                 self.functions.invoke(name, scheduled_event(f"sendrail-{name}", self.clock.now()))
 
             self.scheduler.add(schedule.function, every, run)
+        # The local recipients' answers that fall due (bounces after a minute, replies
+        # after ten): checked as often as the stack clock moves by 15 s.
+        self.scheduler.add("local_answers", 15, self._flush_answers)
 
     def start(self) -> None:
         self.resources = self.aws.start()

@@ -77,3 +77,49 @@ def test_given_dsns_and_a_reply_in_the_inbox_then_the_watcher_pauses_and_lists(
     ]
     suppressed = {s["email"] for s in http.get("/api/suppressions")[1]["items"]}
     assert suppressed == {"ann@example.org", "bob@example.org"}
+
+
+def test_given_recipients_that_answer_then_the_watcher_sees_each_answer_on_the_stack_clock(
+    imap_stack: tuple[Stack, int],
+):
+    stack, imap_port = imap_stack
+    http = stack.http
+    sender = "hello@answers.example"
+    status, mailbox, _ = http.post(
+        "/api/mailboxes",
+        {
+            "provider": "smtp",
+            "email": sender,
+            "daily_limit": 100,
+            "smtp": {"host": "127.0.0.1", "port": stack.smtp_port, "security": "none"},
+            "imap": {"host": "127.0.0.1", "port": imap_port, "security": "none"},
+        },
+    )
+    assert status == 201, mailbox
+    cid = http.post("/api/campaigns", {"name": "a", "subject": "Hi", "html": "<p>Hi</p>"})[1]["id"]
+    people = ["bounce1", "softbounce1", "reply1", "ooo1", "plain1"]
+    rows = [{"email": f"{p}@answers.example"} for p in people]
+    http.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows})
+    http.post(f"/api/campaigns/{cid}/start")
+    http.advance(60)  # dispatch sends; the out-of-office answer comes at once
+    kinds = [m["kind"] for m in http.get(f"/_local/outbox?to={sender}", token="")[1]["items"]]
+    assert kinds == ["auto_reply"]
+    http.advance(300)  # the bounces (after 1 minute) are read by the next inbox run
+    stats = http.get(f"/api/campaigns/{cid}/stats")[1]
+    assert (stats["bounced"], stats["soft_bounced"], stats["auto_replied"]) == (1, 1, 1)
+    assert stats["replied"] == 0  # the human takes ten minutes
+    http.advance(900)
+    stats = http.get(f"/api/campaigns/{cid}/stats")[1]
+    assert stats["replied"] == 1
+    replies = http.get(f"/api/replies?mailbox_id={mailbox['id']}")[1]["items"]
+    assert sorted((r["email"], r["kind"]) for r in replies) == [
+        ("ooo1@answers.example", "auto_reply"),
+        ("reply1@answers.example", "reply"),
+    ]
+    answers = http.get(f"/_local/outbox?to={sender}", token="")[1]["items"]
+    assert sorted(m["kind"] for m in answers) == [
+        "auto_reply",
+        "hard_bounce",
+        "reply",
+        "soft_bounce",
+    ]

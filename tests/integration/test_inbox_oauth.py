@@ -9,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
+from sendrail.clock import SystemClock
 from sendrail.providers.base import ProviderConfig
 from sendrail.services import inbox
+from sendrail_local.answers import Answers
 
 from tests.integration.test_bounces import dsn
 from tests.integration.test_inbox_apply import answer
@@ -86,3 +88,28 @@ def test_given_an_outlook_consent_then_it_asks_for_mail_read(api, tenant, fakes)
     )
     scopes = parse_qs(urlsplit(created.body["authorize_url"]).query)["scope"][0].split()
     assert "https://graph.microsoft.com/Mail.Read" in scopes
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_given_recipients_that_answer_then_the_fakes_inbox_holds_their_answers(
+    api, deps, tenant, fakes, dispatch, provider
+):
+    running, outbox = fakes
+    answers = Answers(SystemClock(), outbox, lambda via, sender, raw: running.deliver(sender, raw))
+    outbox.listen(answers.observe)
+    sender = f"sales@{provider}.example"
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False) as clock:
+        mailbox_id = connect(api, running, provider, sender)
+        cid = campaign(api, ["bounce1@x.example", "ooo1@x.example", "reply1@x.example"])
+        dispatch()
+        assert [m.kind for m in outbox.items(sender)] == ["auto_reply"]  # at once
+        clock.shift(61)
+        assert answers.flush() == 1  # the bounce, a minute later
+        first = inbox.watch_all(deps, config(running))
+        assert (first.hard, first.auto_replies, first.replies) == (1, 1, 0)
+        clock.shift(600)
+        assert answers.flush() == 1  # the reply, ten minutes later
+        assert inbox.watch_all(deps, config(running)).replies == 1
+        stats = api.get(f"/api/campaigns/{cid}/stats").body
+        assert (stats["bounced"], stats["auto_replied"], stats["replied"]) == (1, 1, 1)
+        assert len(api.get(f"/api/replies?mailbox_id={mailbox_id}").body["items"]) == 2
