@@ -24,10 +24,10 @@ from sendrail.providers.inbox_base import Checkpoint, InboxMessage  # noqa: E402
 from sendrail.services import campaigns, inbox, mailboxes, recipients  # noqa: E402
 from sendrail.services.campaigns import CampaignCreate  # noqa: E402
 from sendrail.services.mailboxes import MailboxCreate  # noqa: E402
+from sendrail_local.answers import build  # noqa: E402
+from sendrail_local.outbox import Received  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
-from tests.integration.test_bounces import dsn  # noqa: E402
-from tests.integration.test_inbox_apply import answer  # noqa: E402
 
 MESSAGES = 10_000
 OURS = MESSAGES // 100
@@ -92,13 +92,22 @@ def main() -> None:
         recipients.add(deps, campaign, recipients.rows_from_json([{"email": p} for p in people]))
         ids = [message_id_for(campaign.id, p, "example.com") for p in people]
         ours: list[bytes] = []
+        now = deps.clock.now()
         for i, (person, message_id) in enumerate(zip(people, ids, strict=True)):
-            if i % 10 == 0:
-                ours.append(dsn(message_id, {person: "5.1.1"}))
-            elif i % 10 == 1:
-                ours.append(answer(message_id, person, "Away", Auto_Submitted="auto-replied"))
-            else:
-                ours.append(answer(message_id, person, f"Interested, call me ({i})"))
+            kind = {0: "hard_bounce", 1: "auto_reply"}.get(i % 10, "reply")
+            sent = Received(
+                to=person,
+                sender="sales@example.com",
+                mailbox_id=mailbox.id,
+                subject="Hi",
+                message_id=message_id,
+                headers={},
+                html="<p>Hi</p>",
+                text="Hi",
+                received_at=now,
+                via="smtp",
+            )
+            ours.append(build(kind, sent, now))
         others = [not_ours(n) for n in range(MESSAGES - OURS)]
 
         started = time.perf_counter()
