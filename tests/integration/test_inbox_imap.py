@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from imapclient import IMAPClient
 from sendrail.providers.base import ProviderConfig
-from sendrail.providers.inbox_base import InboxUnavailable
+from sendrail.providers.inbox_base import MAX_MESSAGE_BYTES, InboxUnavailable
 from sendrail.providers.inboxes import readable
 from sendrail.services import inbox
 from sendrail_local.events import scheduled_event
@@ -190,3 +190,25 @@ def test_given_the_scheduled_function_then_it_reads_the_inbox_and_pauses_the_mai
     assert (result["mailboxes"], result["hard"], result["paused_mailboxes"]) == (1, 2, [mailbox_id])
     assert api.get(f"/api/mailboxes/{mailbox_id}").body["status"] == "paused"
     assert api.get(f"/api/campaigns/{cid}/stats").body["bounced"] == 2
+
+
+def test_given_a_large_reply_then_only_its_start_is_fetched_and_it_still_counts(
+    api, deps, tenant, sent, imap
+):
+    cid, mailbox_id, ids = sent
+    reply = answer(ids["ann@x.example"], "ann@x.example", "Yes!\r\n\r\n" + "x" * 80 + "\r\n")
+    attachment = b"A" * (MAX_MESSAGE_BYTES + 1000)
+    imap.deliver(SENDER, reply.replace(b"\r\n> hello\r\n", b"\r\n> hello\r\n" + attachment))
+    report = watch(deps, tenant["id"], mailbox_id)
+    assert (report.read, report.replies) == (1, 1)
+    assert api.get(f"/api/campaigns/{cid}/stats").body["replied"] == 1
+
+
+def test_given_imap_settings_removed_then_the_mailbox_is_no_longer_read(
+    api, deps, tenant, sent, imap
+):
+    _, mailbox_id, _ = sent
+    assert api.patch(f"/api/mailboxes/{mailbox_id}", {"imap": None}).status == 200
+    mailbox, _ = deps.mailboxes.require(tenant["id"], mailbox_id)
+    assert mailbox.imap is None and mailbox.imap_secret is None and not readable(mailbox)
+    assert inbox.watch_all(deps, ProviderConfig(smtp_timeout=10)).mailboxes == 0
