@@ -212,3 +212,17 @@ def test_given_imap_settings_removed_then_the_mailbox_is_no_longer_read(
     mailbox, _ = deps.mailboxes.require(tenant["id"], mailbox_id)
     assert mailbox.imap is None and mailbox.imap_secret is None and not readable(mailbox)
     assert inbox.watch_all(deps, ProviderConfig(smtp_timeout=10)).mailboxes == 0
+
+
+def test_given_a_first_read_long_after_creation_then_only_the_last_week_is_read(
+    api, deps, tenant, sent, imap
+):
+    _, mailbox_id, ids = sent
+    old = answer(ids["ann@x.example"], "ann@x.example", "Old news")
+    recent = answer(ids["bob@x.example"], "bob@x.example", "Recent")
+    imap.deliver(SENDER, old, when=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    imap.deliver(SENDER, recent, when=datetime(2026, 12, 18, 9, 0, tzinfo=UTC))
+    with time_machine.travel("2026-12-20T09:00:00Z", tick=False):
+        report = watch(deps, tenant["id"], mailbox_id)
+    assert (report.read, report.replies) == (1, 1)
+    assert [r["email"] for r in api.get("/api/replies").body["items"]] == ["bob@x.example"]

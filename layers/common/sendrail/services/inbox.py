@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 
 from sendrail.domain.inbox_classify import Classified, InboxKind, classify
@@ -166,6 +166,10 @@ def _bounce(deps: Deps, mailbox: Mailbox, raw: bytes, report: InboxReport) -> No
 
 # --- reading a mailbox's inbox -----------------------------------------------------------
 
+# Without a checkpoint, a mailbox's inbox is read from its creation, at most this far back
+# (a mailbox connected long ago, or given its IMAP settings late, is not read in full).
+FIRST_READ = timedelta(days=7)
+
 
 def watch(
     deps: Deps,
@@ -180,8 +184,9 @@ def watch(
     report = InboxReport()
     checkpoint = deps.inbox.checkpoint(mailbox.id)
     last = checkpoint
+    since = max(mailbox.created_at, deps.clock.now() - FIRST_READ)
     try:
-        for message in reader.read(checkpoint, mailbox.created_at, limit, should_stop):
+        for message in reader.read(checkpoint, since, limit, should_stop):
             handle(deps, mailbox, message.raw, message.received_at, report)
             last = message.checkpoint
             if should_stop():
