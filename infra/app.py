@@ -3,7 +3,8 @@
 Context: ``publicBaseUrl`` (a custom domain for tracking links), ``retainData``
 (default true), ``bundleDependencies`` (default true; tests pass false),
 ``dispatchConcurrency`` (dispatch invocations started every minute and allowed at once,
-default 1) and ``dispatchLanes`` (sends in flight within one invocation, default 32)."""
+default 1), ``dispatchLanes`` (sends in flight within one invocation, default 32) and
+``alarmEmail`` (an address subscribed to the alarm topic)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def build(app: App) -> SendrailStack:
         dispatch=DispatchScale.from_context(
             context("dispatchConcurrency"), context("dispatchLanes")
         ),
+        alarm_email=context("alarmEmail"),
         env=Environment(account=context("account"), region=context("region")),
     )
     nag.check(app)

@@ -1,5 +1,5 @@
-"""The sendrail stack: tables, queues, a key, a secret, the layer, four functions, the API
-and the schedules."""
+"""The sendrail stack: tables, queues, a key, secrets, the layer, the functions, the API,
+the schedules, and the alarms and dashboard that watch them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from constructs import Construct
 
 from infra.bundling import layer_code
 from infra.constructs.api import Api
-from infra.constructs.functions import ARCHITECTURE, RUNTIME, DispatchScale, Functions
+from infra.constructs.functions import ARCHITECTURE, RUNTIME, SPECS, DispatchScale, Functions
+from infra.constructs.monitoring import Monitoring, Watched
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.tables import Tables
@@ -30,6 +31,7 @@ class SendrailStack(Stack):
         public_base_url: str | None = None,
         retain_data: bool = True,
         dispatch: DispatchScale | None = None,
+        alarm_email: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, cid, **kwargs)  # type: ignore[arg-type]
@@ -113,6 +115,18 @@ class SendrailStack(Stack):
         self.functions.set_public_base_url(base_url)
         self.feedback = self._ses_feedback(key, base_url)
         Schedules(self, "Schedules", functions=functions, dispatchers=dispatch.concurrency)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            watched=Watched(
+                functions=dict(self.functions.by_name),
+                timeouts={name: spec.timeout for name, spec in SPECS.items()},
+                queues=dict(queues.by_name),
+                api=self.api.rest,
+            ),
+            key=key,
+            email=alarm_email,
+        )
         CfnOutput(
             self, "ApiUrl", value=self.api.rest.url, description="base URL of the sendrail API"
         )
@@ -127,6 +141,12 @@ class SendrailStack(Stack):
             "AdminKeySecret",
             value=admin_key.secret_arn,
             description="Secrets Manager secret holding the platform admin key",
+        )
+        CfnOutput(
+            self,
+            "AlarmTopic",
+            value=self.monitoring.topic.topic_arn,
+            description="sendrail's alarms are published here (subscribe on-call to it)",
         )
 
     def _ses_feedback(self, key: kms.Key, base_url: str) -> sns.Topic:

@@ -41,6 +41,35 @@ def _reset_function_caches() -> None:
     dispatch_handler.deps.cache_clear()
 
 
+class PublishedMetrics:
+    """The Powertools metrics (CloudWatch EMF lines) the handlers printed, by name."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+        self._seen: dict[str, list[float]] = {}
+
+    def __getitem__(self, name: str) -> list[float]:
+        for line in self._capsys.readouterr().out.splitlines():
+            if not line.startswith('{"_aws"'):
+                continue
+            emf = json.loads(line)
+            for directive in emf["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    value = emf[metric["Name"]]
+                    values = value if isinstance(value, list) else [value]
+                    self._seen.setdefault(metric["Name"], []).extend(values)
+        return self._seen.get(name, [])
+
+
+@pytest.fixture
+def published_metrics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> PublishedMetrics:
+    """Given metrics enabled, as in AWS: what the handlers publish."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    return PublishedMetrics(capsys)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
     """Given a fresh embedded AWS with every table, queue and the KMS key."""
@@ -61,6 +90,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "sendrail",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # Off here: under a frozen clock one second never ends. The rate-limit tests
+            # turn it on (tests/integration/test_rate_limits.py).
+            "SENDRAIL_API_RATE_LIMIT": "0",
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -7,7 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import logger, metrics, thread_trace_context, tracer
+from sendrail.observability import (
+    count,
+    logger,
+    metrics,
+    metrics_enabled,
+    thread_trace_context,
+    tracer,
+)
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import (
     Dispatcher,
@@ -43,26 +50,23 @@ def options() -> DispatchOptions:
 
 
 def publish(report: DispatchReport) -> None:
-    # Powertools keeps metrics it was told not to flush; add none when they are disabled.
-    if not settings().metrics_disabled:
-        for name in (
-            "sent",
-            "deferred",
-            "retried",
-            "failed",
-            "skipped",
-            "dead_lettered",
-            "recovered",
-            "mailboxes_paused",
-            "handed_off",
-            "fed",
-            "completed",
-        ):
-            metrics.add_metric(
-                name=name.title().replace("_", ""),
-                unit=MetricUnit.Count,
-                value=getattr(report, name),
-            )
+    for name in (
+        "sent",
+        "deferred",
+        "retried",
+        "failed",
+        "skipped",
+        "dead_lettered",
+        "recovered",
+        "mailboxes_paused",
+        "handed_off",
+        "fed",
+        "completed",
+    ):
+        count(name.title().replace("_", ""), getattr(report, name))
+    if report.needs_reauth:  # alarmed on, under the name enqueue's OAuth path uses
+        count("MailboxNeedsReauth", report.needs_reauth)
+    if metrics_enabled():
         for mailbox_id, sent in report.by_mailbox.items():
             with single_metric(
                 name="SentByMailbox", unit=MetricUnit.Count, value=sent, namespace="Sendrail"

@@ -6,12 +6,9 @@ from sendrail.settings import ProviderSettings
 
 class DispatchSettings(ProviderSettings):
     kms_key_id: str
-    metrics_disabled: bool = Field(default=False, validation_alias="POWERTOOLS_METRICS_DISABLED")
     lease_seconds: int = 600
     receive_wait_seconds: int = 1
     stop_margin_seconds: float = 10.0
     # Sends in flight at once in one invocation (lanes across mailboxes); 32 suit the
     # function's 1 GB. Set by the CDK app from the context value ``dispatchLanes``.
     lanes: int = Field(default=32, ge=1, le=256)
-    smtp_timeout: float = 20.0
-    ses_endpoint_url: str | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sendrail.domain.models import Role
-from sendrail.services import auth
+from sendrail.services import auth, rate_limits
 from sendrail.services.auth import Principal
 
-from functions.enqueue.wiring import deps
+from functions.enqueue.wiring import deps, settings
 
 
 class HasEvent(Protocol):
@@ -20,6 +20,7 @@ def need(app: HasEvent, roles: frozenset[Role]) -> Principal:
     headers = app.current_event.headers or {}
     authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
     principal = auth.authenticate(deps(), authorization)
+    rate_limits.admit(deps(), principal, settings().api_rate_limit)
     auth.require(principal, roles)
     return principal
 

@@ -4,7 +4,7 @@ auto-replies and unsubscribe requests."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import cache
 from typing import Any
 
@@ -30,7 +30,7 @@ def deps() -> Deps:
 
 @cache
 def providers() -> ProviderConfig:
-    return replace(provider_config(settings()), smtp_timeout=settings().inbox_timeout_seconds)
+    return provider_config(settings())  # IMAP calls time out after smtp_timeout
 
 
 def reset() -> None:

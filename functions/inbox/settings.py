@@ -9,4 +9,3 @@ class InboxSettings(ProviderSettings):
     inbox_messages_per_mailbox: int = 500
     # Stop starting work this long before the function's timeout.
     inbox_stop_margin_seconds: float = 10.0
-    inbox_timeout_seconds: float = 30.0  # one IMAP/HTTP call

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import logger, metrics, tracer
+from sendrail.observability import count, logger, metrics, tracer
 from sendrail.providers.base import ProviderConfig
 from sendrail.services import oauth
 from sendrail.services.deps import Deps
@@ -50,6 +50,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         workers=settings().refresh_workers,
     )
     if report.refreshed:
-        metrics.add_metric(name="TokensRefreshed", unit="Count", value=report.refreshed)
+        count("TokensRefreshed", report.refreshed)
     logger.info("token refresh", extra=asdict(report))
     return asdict(report)

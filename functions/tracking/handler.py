@@ -1,4 +1,5 @@
-"""Lambda entry point of ``tracking``: the public endpoints (no API key)."""
+"""Lambda entry point of ``tracking``: the public endpoints (no API key), and SQS events
+from the ``events`` queue (opens and clicks recorded later)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.domain.tracking import is_safe_location
+from sendrail.domain.tracking import CLICK, OPEN, is_safe_location
 from sendrail.http_errors import error_response
 from sendrail.observability import logger, metrics, tracer
 from sendrail.services import bounces, sns, tracking
@@ -42,7 +43,8 @@ def _html(status: int, body: str) -> Response[str]:
 @app.get("/track/open/<token>", summary="Open pixel", tags=["tracking"], include_in_schema=False)
 def open_pixel(token: str) -> Response[bytes]:
     agent, ip = _client()
-    tracking.record_open(deps(), token, agent, ip)  # a bad token still gets the GIF
+    # Recorded now or queued; a bad token is ignored; the reader gets the GIF either way.
+    tracking.track(deps(), tracking.Hit(OPEN, token, agent, ip))
     return Response(
         status_code=200,
         content_type="image/gif",
@@ -55,10 +57,11 @@ def open_pixel(token: str) -> Response[bytes]:
     "/track/click/<token>", summary="Click redirect", tags=["tracking"], include_in_schema=False
 )
 def click(token: str) -> Response[str]:
-    agent, ip = _client()
-    url = tracking.record_click(deps(), token, agent, ip)
+    url = tracking.click_url(deps(), token)  # from the signed token: no storage read
     if url is None or not is_safe_location(url):  # a Location never carries a line break
         return _html(404, pages.not_found())
+    agent, ip = _client()
+    tracking.track(deps(), tracking.Hit(CLICK, token, agent, ip))
     return Response(status_code=302, body="", headers={"Location": url, **NO_STORE})
 
 
@@ -140,4 +143,8 @@ def _json(status: int, body: dict[str, Any]) -> Response[str]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:  # the events queue: hits that could not be recorded at once
+        from functions.tracking import events  # noqa: PLC0415
+
+        return events.handle(event, context)
     return app.resolve(event, context)

@@ -130,6 +130,8 @@ class Functions(Construct):
             t[name].grant_read_write_data(enqueue)
         for name in ("limits", "stats"):
             t[name].grant_read_data(enqueue)
+        # The API's per-key rate counters (``api#…`` items): counting is one UpdateItem.
+        t["limits"].grant(enqueue, "dynamodb:UpdateItem")
         for queue in queues.send_queues():
             queue.grant_send_messages(enqueue)
         queues.by_name["import"].grant_send_messages(enqueue)
@@ -176,9 +178,15 @@ class Functions(Construct):
             )
         )
 
-        # tracking: records events, suppresses, cancels unsent mail, pauses mailboxes.
+        # tracking: records events, suppresses, cancels unsent mail, pauses mailboxes; hits
+        # it cannot record at once go through the events queue, which it drains itself.
         for name in ("main", "recipients", "suppressions", "stats"):
             t[name].grant_read_write_data(tracking)
+        events = queues.by_name["events"]
+        events.grant_send_messages(tracking)
+        tracking.add_event_source(
+            sources.SqsEventSource(events, batch_size=10, report_batch_item_failures=True)
+        )
 
         # token_refresh: reads and re-seals tokens on mailboxes.
         t["main"].grant_read_write_data(refresh)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sendrail_local.clock import LocalClock
+from sendrail_local.world import World
 
 log = logging.getLogger("sendrail.local.scheduler")
 
@@ -26,7 +27,7 @@ class Job:
 
 
 class Scheduler:
-    def __init__(self, clock: LocalClock, world: threading.RLock) -> None:
+    def __init__(self, clock: LocalClock, world: World) -> None:
         self._clock = clock
         self._world = world
         self._jobs: list[Job] = []
@@ -51,7 +52,7 @@ class Scheduler:
     def advance(self, seconds: float) -> dict[str, int]:
         """Move the virtual clock by ``seconds``, firing due jobs in order."""
         fired: dict[str, int] = {j.name: 0 for j in self._jobs}
-        with self._world:
+        with self._world.writer:
             target = self._clock.now() + timedelta(seconds=seconds)
             while True:
                 due = min(self._jobs, key=lambda j: j.next_at, default=None)
@@ -82,7 +83,7 @@ class Scheduler:
     def run_now(self, name: str) -> bool:
         for job in self._jobs:
             if job.name == name:
-                with self._world:
+                with self._world.writer:
                     self._fire(job)
                 return True
         return False

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +24,7 @@ from sendrail_local.outbox import Outbox
 from sendrail_local.provider_fakes import Fakes
 from sendrail_local.scheduler import Scheduler
 from sendrail_local.sink import SmtpSink
+from sendrail_local.world import World
 
 log = logging.getLogger("sendrail.local")
 
@@ -64,7 +64,7 @@ class LocalConfig:
 class LocalStack:
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
-        self.world = threading.RLock()
+        self.world = World()
         self.clock = LocalClock(config.virtual_start)
         self.aws = EmbeddedAws()
         self.outbox = Outbox(self.clock, mailbox_of=self._mailbox_of)
@@ -77,6 +77,7 @@ class LocalStack:
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
         self.import_source: SqsEventSource | None = None
+        self.events_source: SqsEventSource | None = None
         self.resources: LocalResources | None = None
         self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
         self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
@@ -99,8 +100,9 @@ class LocalStack:
                 "POWERTOOLS_METRICS_NAMESPACE": "Sendrail",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-                # Gmail and Outlook: the local fakes of Google and Microsoft.
-                **self.fakes.env(),
+                # Gmail and Outlook: the local fakes of Google and Microsoft, unless the
+                # environment names an endpoint itself (a test's deliberately slow provider).
+                **{k: v for k, v in self.fakes.env().items() if k not in os.environ},
             }
         )
 
@@ -170,15 +172,23 @@ class LocalStack:
         self.import_source = SqsEventSource(
             self.resources.queues["import"],
             lambda event: self.functions.invoke("enqueue", event),
-            guard=self.world if self.clock.virtual else None,
+            guard=self.world.reader if self.clock.virtual else None,
         )
         self.import_source.start()
+        # Hits tracking could not record at once (CDK: SqsEventSource on tracking).
+        self.events_source = SqsEventSource(
+            self.resources.queues["events"],
+            lambda event: self.functions.invoke("tracking", event),
+            guard=self.world.reader if self.clock.virtual else None,
+        )
+        self.events_source.start()
         if not self.clock.virtual:
             self.scheduler.start_background()
 
     def stop(self) -> None:
-        if self.import_source is not None:
-            self.import_source.stop()
+        for source in (self.import_source, self.events_source):
+            if source is not None:
+                source.stop()
         self.scheduler.stop()
         if self.front is not None:
             self.front.shutdown()

@@ -91,6 +91,9 @@ def start_stack(
         "SENDRAIL_LOCAL_IMAP_PORT": str(free_port()),
         "SENDRAIL_LOCAL_ADMIN_KEY": ADMIN,
         "SENDRAIL_LOCAL_OWNER_KEY": OWNER,
+        # Off by default: a virtual second never ends by itself, so a per-second limit
+        # would refuse every test's 51st call. Tests of the limit set it (extra_env).
+        "SENDRAIL_API_RATE_LIMIT": "0",
         **(extra_env or {}),
     }
     if virtual_clock:

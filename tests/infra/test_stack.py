@@ -74,7 +74,7 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         for q in _resources(template, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    assert len(redriven) == len(BANDS) + 1  # the send bands and the import queue
+    assert len(redriven) == len(BANDS) + 2  # the send bands, the import and events queues
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
@@ -262,10 +262,48 @@ def test_given_the_inbox_watcher_then_it_reads_secrets_and_writes_outcomes_but_s
         assert forbidden not in document, forbidden
 
 
+def _statements_of(template: Template, role_hint: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for name, policy in _resources(template, "AWS::IAM::Policy").items()
+        if role_hint in name
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_given_api_rate_limits_then_enqueue_may_only_update_items_of_the_limits_table(
+    synthesized,
+):
+    _, template, _ = synthesized
+    limits = next(
+        name
+        for name, t in _resources(template, "AWS::DynamoDB::Table").items()
+        if t["Properties"]["KeySchema"] == [{"AttributeName": "subject", "KeyType": "HASH"}]
+    )
+    writes = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    on_limits = [
+        s
+        for s in _statements_of(template, "Enqueue")
+        if limits in json.dumps(s.get("Resource")) and "Index" not in json.dumps(s["Resource"])
+    ]
+    actions = {
+        a
+        for s in on_limits
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "dynamodb:UpdateItem" in actions
+    assert not actions & writes, actions & writes
+    table = _resources(template, "AWS::DynamoDB::Table")[limits]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
 def test_given_ses_feedback_then_a_topic_delivers_it_to_the_webhook_over_https(synthesized):
     _, template, _ = synthesized
-    template.resource_count_is("AWS::SNS::Topic", 1)
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.resource_count_is("AWS::SNS::Topic", 2)  # SES feedback, and the alarms
+    template.has_resource_properties(
+        "AWS::SNS::Topic",
+        {"DisplayName": "sendrail SES feedback", "KmsMasterKeyId": Match.any_value()},
+    )
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "https"})
     subscription = next(iter(_resources(template, "AWS::SNS::Subscription").values()))
     assert "/webhooks/ses" in json.dumps(subscription["Properties"]["Endpoint"])

@@ -187,6 +187,22 @@ def test_given_a_hard_bounce_then_the_recipient_is_bounced_suppressed_and_the_ma
     assert api.get(f"/api/campaigns/{cid}/stats").body["bounced"] == 1
 
 
+def test_given_a_mailbox_paused_for_its_rate_then_the_alarm_metric_is_counted(
+    api, sent, published_metrics
+):
+    _, mailbox, ids = sent
+    settings = api.get("/api/settings/sending").body
+    settings.update(rate_min_sent=2, bounce_rate_pause=0.5)
+    api.put("/api/settings/sending", settings)
+    raw = dsn(ids["ann@x.example"], {"ann@x.example": "5.1.1"})
+    assert api.post("/api/bounces", raw=raw, content_type="message/rfc822").body[
+        "paused_mailboxes"
+    ] == [mailbox]
+    assert published_metrics["MailboxPausedForRate"] == [1.0]
+    api.post("/api/bounces", raw=raw, content_type="message/rfc822")  # already paused
+    assert published_metrics["MailboxPausedForRate"] == [1.0]
+
+
 def test_given_a_soft_bounce_then_it_is_counted_and_nothing_suppressed(api, sent):
     cid, _, ids = sent
     raw = dsn(ids["bob@x.example"], {"bob@x.example": "4.2.2"})

@@ -3,12 +3,18 @@ mail is sent by dispatch to the SMTP sink, and the links in what arrived are fol
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 import time_machine
+from moto.core import models as moto_models
+from sendrail_local.aws import LocalResources
+from sendrail_local.event_sources import drain_once
+from sendrail_local.lambdas import LocalContext
 
+from functions.tracking.handler import handler as tracking_handler
 from tests.conftest import Api, smtp_mailbox
 
 PIXEL = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
@@ -228,3 +234,90 @@ def test_given_another_tenants_campaign_then_its_analytics_are_not_found(api, se
         f"/api/analytics/campaigns/{cid}",
     ):
         assert api.get(path, token=other).status == 404
+
+
+# --- DynamoDB failing: tracking never fails a reader ----------------------------------------
+# While DynamoDB errors or throttles, the pixel is served and the click redirected from the
+# signed token alone; the hit waits in the ``events`` queue and is counted once, when DynamoDB
+# is back and the queue's worker records it. The failure is injected where AWS answers, in
+# front of moto, for DynamoDB's endpoint only (SQS keeps working, as in a DynamoDB incident).
+
+ERRORS = {
+    "failing": (500, "InternalServerError", "internal error"),
+    "refusing": (400, "AccessDeniedException", "not now"),
+    "throttling": (400, "ThrottlingException", "rate of requests exceeds the allowed"),
+}
+
+
+class DynamoDbOutage:
+    """Answers every DynamoDB request with an error while ``down`` is set."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.down: tuple[int, str, str] | None = None
+        self.refused = 0
+        stubber = moto_models.botocore_stubber
+        original = stubber.process_request
+
+        def process_request(request: Any) -> Any:
+            if self.down is not None and "://dynamodb." in request.url:
+                self.refused += 1
+                status, code, message = self.down
+                body = json.dumps(
+                    {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+                )
+                return status, {"x-amzn-ErrorType": code}, body
+            return original(request)
+
+        monkeypatch.setattr(stubber, "process_request", process_request)
+
+
+@pytest.fixture
+def outage(monkeypatch: pytest.MonkeyPatch) -> DynamoDbOutage:
+    return DynamoDbOutage(monkeypatch)
+
+
+def _drain(resources: LocalResources) -> int:
+    return drain_once(
+        resources.queues["events"],
+        lambda event: tracking_handler(event, LocalContext("tracking", 10)),
+        batch_size=10,
+        visibility=0,  # what a failed batch leaves is visible again at once (no waiting here)
+    )
+
+
+@pytest.mark.parametrize("error", sorted(ERRORS))
+def test_given_dynamodb_down_then_clicks_redirect_opens_answer_and_both_count_once_it_is_back(
+    api, aws, sent, outage, error
+):
+    cid, mail, _ = sent
+    track = Api("tracking")
+    ann = mail["ann@x.example"].html
+    click, opened = _token(ann, "click"), _token(ann, "open")
+
+    outage.down = ERRORS[error]
+    reply = track.get(f"/track/click/{click}", headers=BROWSER)
+    assert reply.status == 302
+    assert reply.headers["Location"] == "https://shop.example/sale?a=1&b=2"
+    reply = track.get(f"/track/open/{opened}", headers=BROWSER)
+    assert reply.status == 200 and reply.raw == PIXEL
+    assert outage.refused > 0
+    # While it is down, the worker cannot record them either: they stay queued.
+    assert _drain(aws) == 0
+
+    outage.down = None
+    assert api.get(f"/api/campaigns/{cid}/stats").body["clicked"] == 0
+    assert _drain(aws) == 2
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["clicked"], stats["opened"]) == (1, 1)
+    assert _drain(aws) == 0  # nothing left, nothing counted twice
+    assert api.get(f"/api/campaigns/{cid}/stats").body["clicked"] == 1
+
+
+def test_given_a_tampered_click_token_then_404_and_nothing_queued(aws, sent, outage):
+    _, mail, _ = sent
+    click = _token(mail["ann@x.example"].html, "click")
+    outage.down = ERRORS["failing"]
+    reply = Api("tracking").get(f"/track/click/{click[:-2]}xx", headers=BROWSER)
+    assert reply.status == 404
+    outage.down = None
+    assert _drain(aws) == 0

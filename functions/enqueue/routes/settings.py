@@ -6,14 +6,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sendrail.domain.models import DomainThrottle, SendingSettings, ThrottleScope
+from sendrail.domain.models import ApiSettings, DomainThrottle, SendingSettings, ThrottleScope
 from sendrail.errors import NotFound, ValidationFailed
+from sendrail.services import rate_limits
 from sendrail.services.auth import READ, WRITE
 from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import Page, page
-from functions.enqueue.wiring import deps
+from functions.enqueue.wiring import deps, settings
 
 router = APIGatewayRouter()
 
@@ -126,3 +127,38 @@ def delete_throttle(name: str) -> Response[None]:
     if not deps().settings.delete_throttle(tenant_id, name.strip().lower()):
         raise NotFound("no such throttle")
     return Response(status_code=204)
+
+
+class ApiSettingsView(ApiSettings):
+    effective_api_rate_limit: int = Field(
+        description="requests per second each key or session may make now (0: unlimited)"
+    )
+
+
+def _api_view(stored: ApiSettings) -> ApiSettingsView:
+    limit = rate_limits.effective(stored, settings().api_rate_limit)
+    return ApiSettingsView(**stored.model_dump(), effective_api_rate_limit=limit)
+
+
+@router.get(
+    "/api/settings/api",
+    summary="The tenant's API settings (requests per second per key)",
+    tags=["settings"],
+)
+def get_api() -> ApiSettingsView:
+    _, tenant_id = tenant(router, READ)
+    return _api_view(rate_limits.api_settings(deps(), tenant_id))
+
+
+@router.put(
+    "/api/settings/api",
+    summary="Replace the tenant's API settings",
+    description="`api_rate_limit`: requests per second allowed to each API key or session "
+    "of the tenant (1..10000); null for the platform default (50). Over it: 429 with "
+    "Retry-After.",
+    tags=["settings"],
+)
+def put_api(body: ApiSettings) -> ApiSettingsView:
+    _, tenant_id = tenant(router, WRITE)
+    rate_limits.put_api_settings(deps(), tenant_id, body)
+    return _api_view(body)

@@ -53,6 +53,12 @@ class TooManyRequests(SendrailError):
         self.retry_after = retry_after
 
 
+class ApiRateLimited(TooManyRequests):
+    """An API client over its key's requests per second."""
+
+    code = "rate_limited"
+
+
 # --- sending -------------------------------------------------------------------------------
 
 

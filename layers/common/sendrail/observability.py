@@ -7,6 +7,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # What X-Ray records below the handler's segment: every AWS call (botocore, which pynamodb
 # uses too) and every other HTTP call (http.client: Gmail through httplib2, Graph, msal and
@@ -23,6 +25,19 @@ AWS_CONNECTIONS = (
 logger = Logger(service="sendrail")
 tracer = Tracer(service="sendrail", patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace="Sendrail", service="sendrail")
+
+
+def metrics_enabled() -> bool:
+    return not is_metrics_disabled()
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a Count metric (published when the handler's ``log_metrics`` flushes). Nothing
+    when metrics are disabled: Powertools would keep them anyway, and print a batch to
+    stdout at every hundredth value, disabled or not."""
+    if metrics_enabled():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
 
 if not tracer.disabled:
     from aws_xray_sdk.ext.httplib import add_ignored  # type: ignore[import-untyped]

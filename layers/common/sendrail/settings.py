@@ -57,3 +57,7 @@ class ProviderSettings(CommonSettings):
     oauth_secret_arn: str | None = None
     ca_bundle: str | None = None
     http_timeout: float = 30.0
+    smtp_timeout: float = 20.0
+    # SES sends through the deployment's own region unless SENDRAIL_SES_REGION names another.
+    ses_region: str | None = None
+    ses_endpoint_url: str | None = None

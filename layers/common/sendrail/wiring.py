@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
+
 from sendrail.providers.base import ProviderConfig
 from sendrail.services.deps import Deps
-from sendrail.settings import CommonSettings
+from sendrail.settings import CommonSettings, ProviderSettings
 from sendrail.storage import tables
 from sendrail.storage.queues import SqsQueues
 from sendrail.storage.secrets import SecretBox
@@ -40,23 +42,35 @@ def build_deps(settings: CommonSettings, kms_key_id: str) -> Deps:
     )
 
 
-def provider_config(settings: object) -> ProviderConfig:
-    """Provider endpoints and OAuth clients from any settings model that has them."""
-    fields = {
-        name: getattr(settings, name)
-        for name in ProviderConfig.__dataclass_fields__
-        if hasattr(settings, name) and getattr(settings, name) is not None
-    }
-    for name, value in list(fields.items()):
-        secret = getattr(value, "get_secret_value", None)
-        if callable(secret):
-            fields[name] = secret()
-    arn = getattr(settings, "oauth_secret_arn", None)
-    if arn:  # in AWS: the client secrets live in Secrets Manager
+def provider_config(settings: ProviderSettings) -> ProviderConfig:
+    """Provider endpoints and OAuth clients from a function's settings, field by field (a
+    field added to either side without the other is a type error or a failing test)."""
+    google_secret = _revealed(settings.google_client_secret)
+    microsoft_secret = _revealed(settings.microsoft_client_secret)
+    if settings.oauth_secret_arn:  # in AWS: the client secrets live in Secrets Manager
         import json  # noqa: PLC0415
 
-        stored = json.loads(secret_value(arn) or "{}")
-        for name in ("google_client_secret", "microsoft_client_secret"):
-            if stored.get(name):
-                fields[name] = stored[name]
-    return ProviderConfig(**fields)
+        stored = json.loads(secret_value(settings.oauth_secret_arn) or "{}")
+        google_secret = stored.get("google_client_secret") or google_secret
+        microsoft_secret = stored.get("microsoft_client_secret") or microsoft_secret
+    defaults = ProviderConfig()
+    return ProviderConfig(
+        smtp_timeout=settings.smtp_timeout,
+        ses_region=settings.ses_region or settings.region,
+        ses_endpoint_url=settings.ses_endpoint_url,
+        google_client_id=settings.google_client_id,
+        google_client_secret=google_secret,
+        google_auth_uri=settings.google_auth_uri or defaults.google_auth_uri,
+        google_token_uri=settings.google_token_uri or defaults.google_token_uri,
+        gmail_api_root=settings.gmail_api_root or defaults.gmail_api_root,
+        microsoft_client_id=settings.microsoft_client_id,
+        microsoft_client_secret=microsoft_secret,
+        microsoft_authority=settings.microsoft_authority or defaults.microsoft_authority,
+        graph_api_root=settings.graph_api_root or defaults.graph_api_root,
+        http_timeout=settings.http_timeout,
+        ca_bundle=settings.ca_bundle,
+    )
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None

@@ -200,6 +200,15 @@ class Mailbox(BaseModel):
         return self.status is MailboxStatus.ACTIVE
 
 
+class ApiSettings(BaseModel):
+    """How the tenant's API clients are served. ``api_rate_limit``: requests per second
+    allowed to each key or session (``None``: the platform default, 50)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_rate_limit: int | None = Field(default=None, ge=1, le=10_000)
+
+
 class SendingSettings(BaseModel):
     """Tenant-wide sending caps and window. ``None`` caps are not imposed."""
 

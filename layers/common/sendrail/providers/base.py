@@ -5,7 +5,7 @@ so a cold start pays only for the providers it actually uses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,7 +42,7 @@ class SentLookup(Protocol):
 class ProviderConfig:
     """Endpoints and client settings for every provider (from the function's settings)."""
 
-    smtp_timeout: float = 30.0
+    smtp_timeout: float = 20.0
     ses_region: str = "us-east-1"
     ses_endpoint_url: str | None = None
     google_client_id: str | None = None
@@ -58,7 +58,6 @@ class ProviderConfig:
     # A CA bundle for the OAuth providers' HTTPS endpoints (the local fakes' own CA);
     # None: the system's.
     ca_bundle: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sendrail.domain.addresses import InvalidAddress, normalize
 from sendrail.domain.models import MailboxStatus, RecipientStatus, SuppressionReason
+from sendrail.observability import count, logger
 from sendrail.services import counters, suppressions
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
@@ -235,7 +236,7 @@ def _pause_if_over(deps: Deps, tenant_id: str, mailbox_id: str) -> bool:
         )
     if reason is None:
         return False
-    return deps.mailboxes.set_status(
+    paused = deps.mailboxes.set_status(
         tenant_id,
         mailbox_id,
         MailboxStatus.PAUSED,
@@ -243,3 +244,10 @@ def _pause_if_over(deps: Deps, tenant_id: str, mailbox_id: str) -> bool:
         now=now,
         only_if={MailboxStatus.ACTIVE},
     )
+    if paused:  # an operator is alarmed on this (infra/constructs/monitoring.py)
+        count("MailboxPausedForRate")
+        logger.warning(
+            "mailbox paused for its rate",
+            extra={"tenant_id": tenant_id, "mailbox_id": mailbox_id, "reason": reason},
+        )
+    return paused

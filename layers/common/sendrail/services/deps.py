@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sendrail.clock import Clock, SystemClock
+from sendrail.storage.api_rate import ApiRateRepo
 from sendrail.storage.campaigns import CampaignRepo
 from sendrail.storage.imports import ImportRepo
 from sendrail.storage.inbox import InboxRepo
@@ -38,4 +39,5 @@ class Deps:
     stats: StatsRepo = field(default_factory=StatsRepo)
     system: SystemRepo = field(default_factory=SystemRepo)
     imports: ImportRepo = field(default_factory=ImportRepo)
+    api_rate: ApiRateRepo = field(default_factory=ApiRateRepo)
     inbox: InboxRepo = field(default_factory=InboxRepo)

@@ -23,7 +23,7 @@ from typing import Any
 from sendrail.domain.models import Mailbox, MailboxStatus
 from sendrail.domain.signing import SignatureError, sign, verify
 from sendrail.errors import BadRequest, Conflict, MailboxSendError
-from sendrail.observability import logger, metrics
+from sendrail.observability import count, logger
 from sendrail.providers import OAUTH, oauth
 from sendrail.providers.base import Grant, ProviderConfig, RefreshFailed, RevokedGrant
 from sendrail.services.deps import Deps
@@ -147,7 +147,7 @@ def needs_reauth(deps: Deps, mailbox: Mailbox, reason: str) -> None:
         only_if={MailboxStatus.ACTIVE, MailboxStatus.PAUSED},
     )
     if changed:
-        metrics.add_metric(name="MailboxNeedsReauth", unit="Count", value=1)
+        count("MailboxNeedsReauth")
         logger.error(
             "mailbox needs reauthorization",
             extra={
@@ -242,5 +242,5 @@ def refresh_due(
         for outcome in pool.map(one, due):
             setattr(report, outcome, getattr(report, outcome) + 1)
     if report.failed:
-        metrics.add_metric(name="TokenRefreshFailed", unit="Count", value=report.failed)
+        count("TokenRefreshFailed", report.failed)
     return report

@@ -2,19 +2,96 @@
 
 Counters go to the ``stats`` table: the campaign's totals and hour, the tenant's day and
 the sending mailbox's day. Machine opens and clicks (privacy proxies, link scanners) are
-counted apart (``machine_opens``, ``machine_clicks``) and left out of the rates."""
+counted apart (``machine_opens``, ``machine_clicks``) and left out of the rates.
+
+A reader is never failed by our storage: the pixel and the redirect need only the signed
+token (:func:`click_url`), and :func:`track` records the hit at once or, when DynamoDB
+fails, queues it for the tracking function to record later (:func:`record`)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from sendrail.domain import tracking
 from sendrail.domain.models import SuppressionReason
 from sendrail.domain.tracking import Target
+from sendrail.observability import count, logger
 from sendrail.services import counters, suppressions
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
+from sendrail.storage.queues import Outgoing
+
+EVENTS = "events"  # the queue of hits recorded later
+# What a failing AWS service raises through boto3 and pynamodb.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError, PynamoDBException)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An open or a click, as the public endpoint received it."""
+
+    purpose: str  # tracking.OPEN or tracking.CLICK
+    token: str
+    user_agent: str | None
+    ip: str | None
+
+    def body(self) -> dict[str, Any]:
+        return {"p": self.purpose, "t": self.token, "a": self.user_agent, "i": self.ip}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Hit:
+        purpose, token = body.get("p"), body.get("t")
+        if purpose not in (tracking.OPEN, tracking.CLICK) or not isinstance(token, str):
+            raise ValueError("not a tracking hit")
+        agent, ip = body.get("a"), body.get("i")
+        return cls(
+            purpose,
+            token,
+            agent if isinstance(agent, str) else None,
+            ip if isinstance(ip, str) else None,
+        )
+
+
+def click_url(deps: Deps, token: str) -> str | None:
+    """Where a click goes, from the verified token alone (no storage read)."""
+    target = tracking.read(deps.signing_key, tracking.CLICK, token)
+    return target.url if target is not None else None
+
+
+def record(deps: Deps, hit: Hit) -> None:
+    """Record a hit now; storage failures propagate (see :func:`track`)."""
+    if hit.purpose == tracking.OPEN:
+        record_open(deps, hit.token, hit.user_agent, hit.ip)
+    else:
+        record_click(deps, hit.token, hit.user_agent, hit.ip)
+
+
+def track(deps: Deps, hit: Hit) -> None:
+    """Record a hit without ever failing the reader: at once, or, while DynamoDB fails,
+    through the ``events`` queue (recorded by the tracking function when it is back). A
+    hit that neither could take is logged as lost, with an alert, never dropped silently."""
+    try:
+        record(deps, hit)
+        return
+    except STORAGE_ERRORS as exc:
+        reason = type(exc).__name__
+    try:
+        lost = bool(deps.queues.send(EVENTS, [Outgoing(id="0", body=hit.body())]))
+    except STORAGE_ERRORS:
+        lost = True
+    extra = {"purpose": hit.purpose, "reason": reason}
+    if lost:
+        count("TrackingEventsLost")
+        logger.error("tracking event lost", extra={**extra, "alert": "tracking_event_lost"})
+    else:
+        count("TrackingEventsQueued")
+        logger.warning("tracking event queued for later", extra=extra)
 
 
 def _count(deps: Deps, target: Target, mailbox_id: str | None, deltas: Mapping[str, int]) -> None:
@@ -44,6 +121,7 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
         return True
     first = deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
     _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
+    count("Opened")
     return True
 
 
@@ -68,6 +146,7 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
     firsts = deps.recipients.mark_clicked(target.campaign_id, target.email, link, deps.clock.now())
     first_ever, first_on_link = firsts if firsts is not None else (False, False)
     _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
+    count("Clicked")
     key, bucket = stats.campaign_key(target.campaign_id), f"link#{link}"
     deps.stats.add(key, bucket, {"clicks": 1, "unique_clicks": int(first_on_link)})
     if first_on_link:  # the URL label only needs writing when a new recipient clicks it

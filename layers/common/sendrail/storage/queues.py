@@ -21,6 +21,8 @@ MAX_DELAY = 900  # SQS's ceiling for DelaySeconds
 # A deferred message received this often is re-posted as a new message, so only messages
 # that are received and never handled (poison) reach the redrive count and the DLQ.
 REPOST_AFTER_RECEIVES = 8
+# A tracking event is retried this often (each after the queue's visibility timeout).
+EVENT_RECEIVES = 720
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ def queue_specs() -> list[QueueSpec]:
         specs.append(QueueSpec(f"{band.name}-dlq", 900, None))
     specs.append(QueueSpec("import", 360, 5, dead_letter="import-dlq"))
     specs.append(QueueSpec("import-dlq", 360, None))
+    # Opens and clicks that could not be recorded when they happened (DynamoDB failing):
+    # the tracking function records them later, retrying for about a day before the DLQ.
+    specs.append(QueueSpec("events", 120, EVENT_RECEIVES, dead_letter="events-dlq"))
+    specs.append(QueueSpec("events-dlq", 120, None))
     return specs
 
 

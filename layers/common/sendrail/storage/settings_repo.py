@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sendrail.domain.models import DomainThrottle, SendingSettings
+from sendrail.domain.models import ApiSettings, DomainThrottle, SendingSettings
 from sendrail.storage.codec import dump, get_or_none
 from sendrail.storage.tables import MainItem
 
@@ -25,6 +25,15 @@ class SettingsRepo:
             kind="settings",
             tenant_id=tenant_id,
             doc=dump(settings),
+        ).save()
+
+    def api(self, tenant_id: str) -> ApiSettings:
+        item = get_or_none(MainItem, _pk(tenant_id), "SETTINGS#api")
+        return ApiSettings.model_validate(item.doc) if item else ApiSettings()
+
+    def put_api(self, tenant_id: str, settings: ApiSettings) -> None:
+        MainItem(
+            _pk(tenant_id), "SETTINGS#api", kind="settings", tenant_id=tenant_id, doc=dump(settings)
         ).save()
 
     def throttles(self, tenant_id: str) -> list[DomainThrottle]:

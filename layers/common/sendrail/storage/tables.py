@@ -9,7 +9,8 @@ Tables:
 - ``main``: tenants, keys, users, settings, mailboxes, campaigns, throttles (single-table).
 - ``recipients``: one item per (campaign or message, recipient address); hot path.
 - ``suppressions``: per tenant, addresses that must never receive mail.
-- ``limits``: one versioned item per limit subject (see ``sendrail.domain.limits``).
+- ``limits``: one versioned item per limit subject (see ``sendrail.domain.limits``), and
+  one counter per API caller and second (``api#…``, see ``sendrail.storage.api_rate``).
 - ``stats``: aggregated counters per bucket (timelines, per-mailbox days).
 """
 
@@ -172,6 +173,7 @@ class LimitItem(Model):
     log = ListAttribute[float](null=True)
     version = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    hits = NumberAttribute(null=True)  # API rate windows (``api#…`` subjects), see api_rate
 
 
 class StatItem(Model):

@@ -59,7 +59,7 @@ class MailboxHealth:
             else MailboxStatus.PAUSED
         )
         now = self._store.clock.now()
-        self._store.mailboxes.set_status(
+        changed = self._store.mailboxes.set_status(
             mailbox.tenant_id,
             mailbox.id,
             status,
@@ -68,3 +68,5 @@ class MailboxHealth:
             paused_until=now + timedelta(seconds=exc.retry_after) if exc.retry_after else None,
             only_if={MailboxStatus.ACTIVE},
         )
+        if changed and status is MailboxStatus.NEEDS_REAUTH:
+            self._report.needs_reauth += 1

@@ -50,6 +50,7 @@ class DispatchReport:
     dead_lettered: int = 0
     recovered: int = 0
     mailboxes_paused: int = 0
+    needs_reauth: int = 0  # of those paused, the ones that lost their OAuth grant
     handed_off: int = 0
     batches: int = 0
     fed: int = 0
