@@ -157,3 +157,17 @@ def test_given_mail_that_is_not_ours_then_nothing_is_written(api, deps, sent):
     assert meter.writes() == 0, meter.calls
     assert api.get("/api/replies").body["items"] == []
     assert api.get("/api/suppressions").body["items"] == []
+
+
+def test_given_many_replies_then_they_are_paged_newest_first(api, deps, sent):
+    cid, mailbox, ids = sent
+    for n, who in enumerate(("ann@x.example", "bob@x.example", "cat@x.example")):
+        with time_machine.travel(f"2026-11-23T1{n}:00:00Z", tick=False):
+            inbox.handle(deps, mailbox, answer(ids[who], who, f"Answer {n}"), deps.clock.now())
+    first = api.get(f"/api/replies?campaign_id={cid}&limit=2").body
+    assert [r["email"] for r in first["items"]] == ["cat@x.example", "bob@x.example"]
+    second = api.get(f"/api/replies?campaign_id={cid}&limit=2&cursor={first['next_cursor']}").body
+    assert [r["email"] for r in second["items"]] == ["ann@x.example"]
+    assert second["next_cursor"] is None
+    bad = api.get("/api/replies?limit=0")
+    assert bad.status == 422 and bad.body["error"]["code"] == "validation_failed"
