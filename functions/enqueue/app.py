@@ -18,6 +18,7 @@ from functions.enqueue.routes import (
     messages,
     oauth,
     queue,
+    replies,
     settings,
     suppressions,
     system,
@@ -38,6 +39,7 @@ for module in (
     settings,
     suppressions,
     analytics,
+    replies,
     warmup,
 ):
     app.include_router(module.router)

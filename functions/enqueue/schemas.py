@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sendrail.domain.models import (
     Campaign,
     CampaignCounts,
+    ImapSettings,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -84,6 +85,7 @@ class MailboxView(BaseModel):
     warmup: Warmup | None
     timezone: str
     smtp: SmtpSettings | None
+    imap: ImapSettings | None = None
     ses_configuration_set: str | None = None
     max_connections: int | None = None
     status: MailboxStatus
@@ -107,6 +109,7 @@ class MailboxView(BaseModel):
             **m.model_dump(
                 exclude={
                     "secret",
+                    "imap_secret",
                     "tenant_id",
                     "warmup_started_at",
                     "paused_until",
@@ -212,6 +215,7 @@ class RecipientView(BaseModel):
     sent_at: datetime | None
     opened_at: datetime | None
     clicked_at: datetime | None
+    replied_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -237,6 +241,8 @@ class CampaignStats(BaseModel):
     machine_opens: int = 0
     machine_clicks: int = 0
     soft_bounced: int = 0
+    replied: int = 0
+    auto_replied: int = 0
 
 
 class MessageView(BaseModel):

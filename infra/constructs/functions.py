@@ -62,6 +62,7 @@ SPECS = {
     "dispatch": FunctionSpec("dispatch", 90, 1024, uses_kms=True),
     "tracking": FunctionSpec("tracking", 10, 512, uses_kms=False),
     "token_refresh": FunctionSpec("token_refresh", 60, 512, uses_kms=True),
+    "inbox": FunctionSpec("inbox", 120, 512, uses_kms=True),
 }
 
 
@@ -199,6 +200,13 @@ class Functions(Construct):
         t["main"].grant_read_write_data(refresh)
         key.grant(refresh, "kms:Decrypt", "kms:GenerateDataKey")
 
+        # inbox: reads mailboxes' inboxes; records replies, bounces, suppressions, counters,
+        # pauses mailboxes (the bounce service) and keeps its checkpoints in ``main``.
+        watcher = self.by_name["inbox"]
+        for name in ("main", "recipients", "suppressions", "stats"):
+            t[name].grant_read_write_data(watcher)
+        key.grant(watcher, "kms:Decrypt", "kms:GenerateDataKey")  # refreshed tokens
+
     def use_oauth_clients(
         self,
         secret: secretsmanager.ISecret,
@@ -208,7 +216,7 @@ class Functions(Construct):
     ) -> None:
         """Gmail and Outlook: client ids from the app's context, client secrets from
         Secrets Manager (read by the functions that connect, send and refresh)."""
-        for name in ("enqueue", "dispatch", "token_refresh"):
+        for name in ("enqueue", "dispatch", "token_refresh", "inbox"):
             fn = self.by_name[name]
             secret.grant_read(fn)
             fn.add_environment("SENDRAIL_OAUTH_SECRET_ARN", secret.secret_arn)

@@ -28,6 +28,7 @@ FUNCTIONS: dict[str, tuple[str, int]] = {
     "dispatch": ("functions.dispatch.handler", 60),
     "tracking": ("functions.tracking.handler", 10),
     "token_refresh": ("functions.token_refresh.handler", 60),
+    "inbox": ("functions.inbox.handler", 120),
 }
 
 

@@ -26,6 +26,9 @@ class Received:
     received_at: datetime
     via: str
     raw: bytes = field(repr=False, default=b"")
+    # "sent" (by sendrail), or an answer the local recipients made (``answers``):
+    # "hard_bounce", "soft_bounce", "reply", "auto_reply".
+    kind: str = "sent"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +42,7 @@ class Received:
             "text": self.text,
             "received_at": to_rfc3339(self.received_at),
             "via": self.via,
+            "kind": self.kind,
         }
 
 
@@ -65,6 +69,11 @@ class Outbox:
         self._items: list[Received] = []
         self._lock = threading.Lock()
         self._mailbox_of = mailbox_of
+        self._listeners: list[Callable[[Received], None]] = []
+
+    def listen(self, listener: Callable[[Received], None]) -> None:
+        """Call ``listener`` with each message recorded from now on."""
+        self._listeners.append(listener)
 
     def record_raw(
         self,
@@ -74,6 +83,7 @@ class Outbox:
         envelope_from: str,
         via: str,
         mailbox_id: str | None = None,
+        kind: str = "sent",
     ) -> None:
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
@@ -82,7 +92,7 @@ class Outbox:
         message_id = str(message.get("Message-ID", ""))
         for rcpt in envelope_to or [str(message.get("To", ""))]:
             sent_by = mailbox_id
-            if sent_by is None and self._mailbox_of is not None and message_id:
+            if sent_by is None and self._mailbox_of is not None and message_id and kind == "sent":
                 sent_by = self._mailbox_of(message_id, rcpt.lower())
             item = Received(
                 to=rcpt.lower(),
@@ -96,9 +106,12 @@ class Outbox:
                 received_at=self._clock.now(),
                 via=via,
                 raw=raw,
+                kind=kind,
             )
             with self._lock:
                 self._items.append(item)
+            for listener in self._listeners:
+                listener(item)
 
     def items(self, to: str | None = None) -> list[Received]:
         with self._lock:

@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from fnmatch import fnmatch
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from sendrail.clock import Clock
+from sendrail.clock import Clock, parse_rfc3339, to_rfc3339
 
 from sendrail_local.outbox import Outbox
 
@@ -58,6 +59,14 @@ class _Grant:
     revoked: bool = False
 
 
+@dataclass(frozen=True)
+class _Incoming:
+    id: str
+    history_id: int
+    raw: bytes
+    received_at: datetime
+
+
 class _State:
     def __init__(self, clock: Clock, outbox: Outbox) -> None:
         self.clock = clock
@@ -71,6 +80,26 @@ class _State:
         self.sent: dict[str, list[str]] = {}  # email -> Message-IDs kept
         self.expired_uses = 0
         self.refreshes: dict[str, int] = {"gmail": 0, "outlook": 0}
+        # Each mailbox's inbox: what came in, in order (Gmail's history, Graph's delta).
+        self.inboxes: dict[str, list[_Incoming]] = {}
+        self.history_id = 1000  # Gmail's mailbox-wide history counter
+
+    def deliver(self, email: str, raw: bytes, when: datetime | None = None) -> _Incoming:
+        """Put a message into ``email``'s inbox, as the recipient's MTA would."""
+        with self.lock:
+            self.history_id += 1
+            incoming = _Incoming(
+                id=secrets.token_hex(8),
+                history_id=self.history_id,
+                raw=raw,
+                received_at=when or self.clock.now(),
+            )
+            self.inboxes.setdefault(email.lower(), []).append(incoming)
+        return incoming
+
+    def inbox(self, email: str) -> list[_Incoming]:
+        with self.lock:
+            return list(self.inboxes.get(email.lower(), []))
 
     def code(self, provider: str, email: str) -> str:
         code = secrets.token_urlsafe(16)
@@ -143,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         request = {"path": parts.path, "query": parse_qs(parts.query), "body": body}
         for (verb, suffix), route in self.routes.items():
-            if verb == method and parts.path.endswith(suffix):
+            if verb == method and fnmatch(parts.path, f"*{suffix}"):
                 route(self, request)
                 return
         self.reply(404, {"error": {"code": 404, "message": "not found"}})
@@ -249,6 +278,11 @@ def _gmail_list(h: _Handler, request: dict[str, Any]) -> None:
         _gmail_unauthorized(h)
         return
     query = request["query"].get("q", [""])[0]
+    if query.startswith("in:inbox"):  # ``in:inbox after:<epoch seconds>``, newest first
+        after = int(query.split("after:", 1)[1]) if "after:" in query else 0
+        found = [m for m in h.state.inbox(email) if m.received_at.timestamp() > after]
+        h.reply(200, _page([{"id": m.id, "threadId": m.id} for m in reversed(found)], request))
+        return
     wanted = query.removeprefix("rfc822msgid:").strip()
     kept = [m for m in h.state.sent.get(email, []) if m.strip("<>") == wanted]
     h.reply(
@@ -260,12 +294,73 @@ def _gmail_list(h: _Handler, request: dict[str, Any]) -> None:
     )
 
 
+def _page(items: list[dict[str, Any]], request: dict[str, Any], key: str = "messages") -> Any:
+    """Gmail's paging: ``maxResults`` and ``pageToken`` (an offset here)."""
+    size = int(request["query"].get("maxResults", ["100"])[0])
+    start = int(request["query"].get("pageToken", ["0"])[0])
+    body: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        body["nextPageToken"] = str(start + size)
+    body["resultSizeEstimate"] = len(items)
+    return body
+
+
 def _gmail_profile(h: _Handler, request: dict[str, Any]) -> None:
     email = h.state.who("gmail", h.headers.get("Authorization"))
     if email is None:
         _gmail_unauthorized(h)
         return
-    h.reply(200, {"emailAddress": email, "messagesTotal": 0, "threadsTotal": 0})
+    h.reply(
+        200,
+        {
+            "emailAddress": email,
+            "messagesTotal": len(h.state.inbox(email)),
+            "threadsTotal": len(h.state.inbox(email)),
+            "historyId": str(h.state.history_id),
+        },
+    )
+
+
+def _gmail_history(h: _Handler, request: dict[str, Any]) -> None:
+    email = h.state.who("gmail", h.headers.get("Authorization"))
+    if email is None:
+        _gmail_unauthorized(h)
+        return
+    start = int(request["query"].get("startHistoryId", ["0"])[0])
+    records = [
+        {
+            "id": str(m.history_id),
+            "messagesAdded": [{"message": {"id": m.id, "threadId": m.id, "labelIds": ["INBOX"]}}],
+        }
+        for m in h.state.inbox(email)
+        if m.history_id > start
+    ]
+    body = _page(records, request, "history")
+    body["historyId"] = str(h.state.history_id)
+    h.reply(200, body)
+
+
+def _gmail_get(h: _Handler, request: dict[str, Any]) -> None:
+    email = h.state.who("gmail", h.headers.get("Authorization"))
+    if email is None:
+        _gmail_unauthorized(h)
+        return
+    wanted = request["path"].rsplit("/", 1)[-1]
+    found = next((m for m in h.state.inbox(email) if m.id == wanted), None)
+    if found is None:
+        h.reply(404, {"error": {"code": 404, "message": "Requested entity was not found."}})
+        return
+    h.reply(
+        200,
+        {
+            "id": found.id,
+            "threadId": found.id,
+            "labelIds": ["INBOX", "UNREAD"],
+            "historyId": str(found.history_id),
+            "internalDate": str(int(found.received_at.timestamp() * 1000)),
+            "raw": _b64url(found.raw),
+        },
+    )
 
 
 # --- Microsoft ------------------------------------------------------------------------------
@@ -317,7 +412,8 @@ def _ms_tokens(h: _Handler, email: str, issued: dict[str, Any]) -> dict[str, Any
     client_info = _b64url(json.dumps({"uid": oid, "utid": TENANT_ID}).encode())
     return {
         **issued,
-        "scope": "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadBasic",
+        "scope": "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadBasic"
+        " https://graph.microsoft.com/Mail.Read",
         "ext_expires_in": TOKEN_SECONDS,
         "id_token": id_token,
         "client_info": client_info,
@@ -396,6 +492,49 @@ def _graph_sent_items(h: _Handler, request: dict[str, Any]) -> None:
     h.reply(200, {"value": [{"id": "AAMk1"}] if kept else []})
 
 
+def _graph_inbox_delta(h: _Handler, request: dict[str, Any]) -> None:
+    """``/me/mailFolders/inbox/messages/delta``: the first call may filter on
+    ``receivedDateTime ge``; pages follow ``@odata.nextLink`` and the last one gives an
+    ``@odata.deltaLink`` that returns only what arrived after it."""
+    email = h.state.who("outlook", h.headers.get("Authorization"))
+    if email is None:
+        _graph_unauthorized(h)
+        return
+    q = {k: v[0] for k, v in request["query"].items()}
+    after = int(q.get("$deltatoken", "0"))
+    found = [m for m in h.state.inbox(email) if m.history_id > after]
+    if "$filter" in q:
+        since = parse_rfc3339(q["$filter"].split(" ge ", 1)[1].strip())
+        found = [m for m in found if m.received_at >= since]
+    size = int(h.headers.get("Prefer", "odata.maxpagesize=10").split("=", 1)[1])
+    start = int(q.get("$skiptoken", "0"))
+    base = f"https://127.0.0.1:{_port(h)}{request['path']}"
+    body: dict[str, Any] = {
+        "value": [
+            {"id": m.id, "receivedDateTime": to_rfc3339(m.received_at)}
+            for m in found[start : start + size]
+        ]
+    }
+    if start + size < len(found):
+        body["@odata.nextLink"] = f"{base}?{urlencode({**q, '$skiptoken': start + size})}"
+    else:
+        body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': h.state.history_id})}"
+    h.reply(200, body)
+
+
+def _graph_message_value(h: _Handler, request: dict[str, Any]) -> None:
+    email = h.state.who("outlook", h.headers.get("Authorization"))
+    if email is None:
+        _graph_unauthorized(h)
+        return
+    wanted = request["path"].rsplit("/", 2)[-2]
+    found = next((m for m in h.state.inbox(email) if m.id == wanted), None)
+    if found is None:
+        h.reply(404, {"error": {"code": "ErrorItemNotFound", "message": "not found"}})
+        return
+    h.reply(200, found.raw, ctype="message/rfc822")
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     import ipaddress  # noqa: PLC0415
 
@@ -450,7 +589,9 @@ class Fakes:
                     ("POST", "/token"): _google_token,
                     ("POST", "/users/me/messages/send"): _gmail_send,
                     ("GET", "/users/me/messages"): _gmail_list,
+                    ("GET", "/users/me/messages/*"): _gmail_get,
                     ("GET", "/users/me/profile"): _gmail_profile,
+                    ("GET", "/users/me/history"): _gmail_history,
                 },
             },
         )
@@ -466,6 +607,8 @@ class Fakes:
                     ("POST", "/me/sendMail"): _graph_send,
                     ("GET", "/me/mailFolders/SentItems/messages"): _graph_sent_items,
                     ("GET", "/v1.0/me"): _graph_me,
+                    ("GET", "/me/mailFolders/inbox/messages/delta"): _graph_inbox_delta,
+                    ("GET", "/me/messages/*/$value"): _graph_message_value,
                 },
             },
         )
@@ -514,6 +657,10 @@ class Fakes:
         self._dir.cleanup()
 
     # --- steering, for tests ----------------------------------------------------------------
+
+    def deliver(self, email: str, raw: bytes, when: datetime | None = None) -> None:
+        """Put a message into the Gmail or Outlook inbox of ``email``."""
+        self.state.deliver(email, raw, when)
 
     def fail(self, provider: str, *faults: Fault) -> None:
         with self.state.lock:

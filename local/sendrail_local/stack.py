@@ -12,11 +12,13 @@ from datetime import datetime
 from sendrail.clock import parse_rfc3339
 from sendrail.schedules import SCHEDULES
 
+from sendrail_local.answers import Answers
 from sendrail_local.aws import EmbeddedAws, LocalResources
 from sendrail_local.clock import LocalClock
 from sendrail_local.event_sources import SqsEventSource
 from sendrail_local.events import scheduled_event
 from sendrail_local.http_front import Front, serve
+from sendrail_local.imap_server import LocalImapServer
 from sendrail_local.lambdas import Functions
 from sendrail_local.outbox import Outbox
 from sendrail_local.provider_fakes import Fakes
@@ -34,6 +36,7 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     smtp_sink_port: int = 2525
+    imap_port: int = 1143
     virtual_start: datetime | None = None
     admin_key: str | None = None
     owner_key: str | None = None
@@ -50,6 +53,7 @@ class LocalConfig:
             host=env.get("SENDRAIL_HOST", "127.0.0.1"),
             port=int(env.get("SENDRAIL_PORT", "8000")),
             smtp_sink_port=int(env.get("SENDRAIL_SMTP_SINK_PORT", "2525")),
+            imap_port=int(env.get("SENDRAIL_LOCAL_IMAP_PORT", "1143")),
             virtual_start=parse_rfc3339(virtual) if virtual else None,
             admin_key=env.get("SENDRAIL_LOCAL_ADMIN_KEY") or None,
             owner_key=env.get("SENDRAIL_LOCAL_OWNER_KEY") or None,
@@ -66,6 +70,9 @@ class LocalStack:
         self.outbox = Outbox(self.clock, mailbox_of=self._mailbox_of)
         self.sink = SmtpSink(self.outbox, config.host, config.smtp_sink_port)
         self.fakes = Fakes(self.clock, self.outbox, config.host)
+        self.imap = LocalImapServer(config.imap_port, config.host)
+        self.answers = Answers(self.clock, self.outbox, self._deliver_answer)
+        self.outbox.listen(self.answers.observe)
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
@@ -114,6 +121,17 @@ class LocalStack:
         recipient = deps().recipients.get(campaign_id, to)
         return recipient.mailbox_id if recipient is not None else None
 
+    def _deliver_answer(self, via: str, sender: str, raw: bytes) -> None:
+        """Into the sending mailbox's inbox: the IMAP server for SMTP mailboxes (the user
+        named by the sender's address), the fake for Gmail and Outlook ones."""
+        if via == "smtp":
+            self.imap.deliver(sender, raw, when=self.clock.now())
+        else:
+            self.fakes.deliver(sender, raw)
+
+    def _flush_answers(self) -> None:
+        self.answers.flush()
+
     def _bootstrap(self) -> None:
         from sendrail.services import auth  # noqa: PLC0415
 
@@ -138,12 +156,16 @@ class LocalStack:
                 self.functions.invoke(name, scheduled_event(f"sendrail-{name}", self.clock.now()))
 
             self.scheduler.add(schedule.function, every, run)
+        # The local recipients' answers that fall due (bounces after a minute, replies
+        # after ten): checked as often as the stack clock moves by 15 s.
+        self.scheduler.add("local_answers", 15, self._flush_answers)
 
     def start(self) -> None:
         self.resources = self.aws.start()
         self._environment(self.resources)
         self.sink.start()
         self.fakes.start()
+        self.imap.start()
         os.environ["SENDRAIL_LOCAL_SMTP_SINK"] = f"{self.sink.host}:{self.sink.port}"
         self._bootstrap()
         self._schedule()
@@ -175,6 +197,7 @@ class LocalStack:
             self.front.server_close()
         self.sink.stop()
         self.fakes.stop()
+        self.imap.stop()
         self.aws.stop()
         self.clock.stop()
 
@@ -190,6 +213,8 @@ class LocalStack:
                 f"   (received: {self.base_url}/_local/outbox)",
                 f"  Google fake    {self.fakes.google_base}   (Gmail mailboxes connect here)",
                 f"  Microsoft fake {self.fakes.microsoft_base}   (Outlook mailboxes)",
+                f"  IMAP server    imap://{self.imap.host}:{self.imap.port}"
+                "   (any user and password; SMTP mailboxes' inboxes)",
                 f"  clock          {clock}",
                 f"  admin key      {self.admin_key}",
                 f"  owner key      {self.owner_key}   (tenant {DEFAULT_TENANT})",

@@ -88,6 +88,7 @@ def start_stack(
         **os.environ,
         "SENDRAIL_PORT": str(port),
         "SENDRAIL_SMTP_SINK_PORT": str(smtp),
+        "SENDRAIL_LOCAL_IMAP_PORT": str(free_port()),
         "SENDRAIL_LOCAL_ADMIN_KEY": ADMIN,
         "SENDRAIL_LOCAL_OWNER_KEY": OWNER,
         # Off by default: a virtual second never ends by itself, so a per-second limit

@@ -80,7 +80,7 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_given_four_functions_then_each_has_its_own_role_tracing_and_the_layer(synthesized):
+def test_given_five_functions_then_each_has_its_own_role_tracing_and_the_layer(synthesized):
     _, template, _ = synthesized
     functions = _resources(template, "AWS::Lambda::Function")
     ours = {
@@ -91,11 +91,12 @@ def test_given_four_functions_then_each_has_its_own_role_tracing_and_the_layer(s
     assert sorted(v["Properties"]["Handler"] for v in ours.values()) == [
         "functions.dispatch.handler.handler",
         "functions.enqueue.handler.handler",
+        "functions.inbox.handler.handler",
         "functions.token_refresh.handler.handler",
         "functions.tracking.handler.handler",
     ]
     roles = {json.dumps(v["Properties"]["Role"]) for v in ours.values()}
-    assert len(roles) == 4
+    assert len(roles) == 5
     for fn in ours.values():
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
         assert len(fn["Properties"]["Layers"]) == 1
@@ -141,7 +142,7 @@ def _settings_fields(model: Any) -> tuple[set[str], set[str]]:
     return names, required
 
 
-@pytest.mark.parametrize("function", ["enqueue", "dispatch", "tracking", "token_refresh"])
+@pytest.mark.parametrize("function", ["enqueue", "dispatch", "tracking", "token_refresh", "inbox"])
 def test_given_a_function_then_its_environment_matches_its_settings_model(synthesized, function):
     _, template, _ = synthesized
     module = __import__(f"functions.{function}.settings", fromlist=["x"])
@@ -163,13 +164,15 @@ def test_given_a_function_then_its_environment_matches_its_settings_model(synthe
     assert required - {"AWS_REGION"} <= ours, f"{function} misses {required - ours}"
 
 
-def test_given_the_schedules_then_eventbridge_fires_dispatch_and_token_refresh(synthesized):
+def test_given_the_schedules_then_eventbridge_fires_dispatch_token_refresh_and_inbox(
+    synthesized,
+):
     _, template, _ = synthesized
     rules = [
         r["Properties"]["ScheduleExpression"]
         for r in _resources(template, "AWS::Events::Rule").values()
     ]
-    expected = {60: "rate(1 minute)", 300: "rate(5 minutes)"}
+    expected = {60: "rate(1 minute)", 120: "rate(2 minutes)", 300: "rate(5 minutes)"}
     assert sorted(rules) == sorted(expected[s.every_seconds] for s in SCHEDULES)
 
 
@@ -245,6 +248,18 @@ def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesiz
     ]
     assert len(senders) == 1 and "Dispatch" in senders[0]
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_given_the_inbox_watcher_then_it_reads_secrets_and_writes_outcomes_but_sends_nothing(
+    synthesized,
+):
+    _, template, _ = synthesized
+    policies = _resources(template, "AWS::IAM::Policy")
+    (policy,) = [p for name, p in policies.items() if name.startswith("FunctionsInboxServiceRole")]
+    document = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert "dynamodb:PutItem" in document and "kms:Decrypt" in document
+    for forbidden in ("sqs:", "ses:"):
+        assert forbidden not in document, forbidden
 
 
 def _statements_of(template: Template, role_hint: str) -> list[dict[str, Any]]:

@@ -14,4 +14,5 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("dispatch", 60),
     Schedule("token_refresh", 300),
+    Schedule("inbox", 120),
 )

@@ -33,11 +33,15 @@ _CRLF = compat32.clone(linesep="\r\n")
 _TAGS = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
 
 
+def recipient_digest(email: str) -> str:
+    """The recipient's part of our Message-IDs (a reply names it back to us)."""
+    return hashlib.blake2s(email.lower().encode(), digest_size=10).hexdigest()
+
+
 def message_id_for(job_id: str, email: str, domain: str) -> str:
     """Deterministic per (campaign or message, recipient): a retry or a lookup after an
     ambiguous send uses the same id."""
-    digest = hashlib.blake2s(email.lower().encode(), digest_size=10).hexdigest()
-    return f"<{job_id}.{digest}@{domain}>"
+    return f"<{job_id}.{recipient_digest(email)}@{domain}>"
 
 
 def html_to_text(html: str) -> str:

@@ -111,6 +111,18 @@ class SmtpSettings(BaseModel):
     security: SmtpSecurity = SmtpSecurity.STARTTLS
 
 
+class ImapSettings(BaseModel):
+    """Where the inbox watcher reads an SMTP mailbox's inbox, without the password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=993, ge=1, le=65535)
+    username: str | None = Field(default=None, max_length=320)  # None: the address
+    security: SmtpSecurity = SmtpSecurity.TLS
+    folder: str = Field(default="INBOX", min_length=1, max_length=200)
+
+
 class EncryptedBlob(BaseModel):
     """Envelope-encrypted secret: a KMS-wrapped data key and AES-GCM ciphertext."""
 
@@ -159,6 +171,8 @@ class Mailbox(BaseModel):
     warmup_started_at: datetime | None = None
     timezone: str = "UTC"
     smtp: SmtpSettings | None = None
+    imap: ImapSettings | None = None  # an SMTP mailbox's inbox, for the inbox watcher
+    imap_secret: EncryptedBlob | None = None  # the IMAP password, sealed like ``secret``
     ses_configuration_set: str | None = None
     # Parallel connections dispatch may open (SES and SMTP relays); None: the provider's
     # default (one, or for SES one per ten messages a second of the account's rate).
@@ -322,6 +336,7 @@ class Recipient(BaseModel):
     sent_at: datetime | None = None
     opened_at: datetime | None = None
     clicked_at: datetime | None = None
+    replied_at: datetime | None = None  # first human reply read from the inbox
     lease_until: datetime | None = None
     next_attempt_at: datetime | None = None
     cleared_at: datetime | None = None
@@ -342,6 +357,24 @@ class Suppression(BaseModel):
     email: str
     reason: SuppressionReason
     created_at: datetime
+
+
+class ReplyKind(StrEnum):
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"
+
+
+class Reply(BaseModel):
+    """An answer to our mail found in a sending mailbox's inbox (``GET /api/replies``)."""
+
+    tenant_id: str
+    campaign_id: str
+    email: str
+    mailbox_id: str
+    received_at: datetime
+    subject: str
+    snippet: str
+    kind: ReplyKind
 
 
 ProviderName = Literal["smtp", "ses", "gmail", "outlook"]

@@ -4,8 +4,9 @@ SerializableTokenCache is the mailbox's sealed secret (refreshed with
 keeps the newest), and sending through Microsoft Graph ``sendMail`` with the MIME message
 from our builder (so the Message-ID is ours).
 
-Scopes: ``Mail.Send`` to send and ``Mail.ReadBasic`` for the Message-ID lookup in Sent
-Items (``internetMessageId`` without reading bodies). msal adds ``offline_access``,
+Scopes: ``Mail.Send`` to send, ``Mail.ReadBasic`` for the Message-ID lookup in Sent
+Items (``internetMessageId`` without reading bodies) and ``Mail.Read`` for the inbox
+watcher (bounces and replies). msal adds ``offline_access``,
 ``openid`` and ``profile`` itself (it refuses them in the scope list)."""
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ from sendrail.providers.base import (
     retry_after_seconds,
 )
 
-SCOPES = ["https://graph.microsoft.com/Mail.Send", "https://graph.microsoft.com/Mail.ReadBasic"]
+SCOPES = [
+    "https://graph.microsoft.com/Mail.Send",
+    "https://graph.microsoft.com/Mail.ReadBasic",
+    "https://graph.microsoft.com/Mail.Read",  # the inbox watcher reads the inbox
+]
 _MAILBOX_CODES = {
     "ErrorExceededMessageLimit",  # Exchange's daily recipient/message limit
     "ErrorMessageSubmissionBlocked",

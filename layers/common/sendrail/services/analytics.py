@@ -25,6 +25,8 @@ EVENTS = (
     "soft_bounced",
     "complained",
     "unsubscribed",
+    "replied",
+    "auto_replied",
 )
 # What the timeline and a mailbox's rates add up, bucket by bucket.
 TIMELINE = (
@@ -47,6 +49,7 @@ REPORT_COLUMNS = (
     "sent_at",
     "opened_at",
     "clicked_at",
+    "replied_at",
 )
 
 
@@ -68,6 +71,7 @@ def rates(sent: int, values: dict[str, int]) -> dict[str, float]:
         "bounce_rate": rate(values.get("bounced", 0)),
         "complaint_rate": rate(values.get("complained", 0)),
         "unsubscribe_rate": rate(values.get("unsubscribed", 0)),
+        "reply_rate": rate(values.get("replied", 0)),
         "click_to_open_rate": round(values.get("unique_clicks", 0) / values["unique_opens"], 4)
         if values.get("unique_opens")
         else 0.0,
@@ -139,6 +143,7 @@ def report_page(
                 "sent_at": to_rfc3339(r.sent_at) if r.sent_at else None,
                 "opened_at": to_rfc3339(r.opened_at) if r.opened_at else None,
                 "clicked_at": to_rfc3339(r.clicked_at) if r.clicked_at else None,
+                "replied_at": to_rfc3339(r.replied_at) if r.replied_at else None,
                 "data": r.data,
             }
         )

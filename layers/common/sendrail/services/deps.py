@@ -9,6 +9,7 @@ from sendrail.clock import Clock, SystemClock
 from sendrail.storage.api_rate import ApiRateRepo
 from sendrail.storage.campaigns import CampaignRepo
 from sendrail.storage.imports import ImportRepo
+from sendrail.storage.inbox import InboxRepo
 from sendrail.storage.limits import LimitRepo
 from sendrail.storage.mailboxes import MailboxRepo
 from sendrail.storage.queues import SqsQueues
@@ -39,3 +40,4 @@ class Deps:
     system: SystemRepo = field(default_factory=SystemRepo)
     imports: ImportRepo = field(default_factory=ImportRepo)
     api_rate: ApiRateRepo = field(default_factory=ApiRateRepo)
+    inbox: InboxRepo = field(default_factory=InboxRepo)

@@ -13,6 +13,7 @@ from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,
     Count,
+    ImapSettings,
     Mailbox,
     MailboxStatus,
     Provider,
@@ -30,29 +31,39 @@ from sendrail.services.provider_quotas import SesQuota, check_daily_limit
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 
 
+def _checked_host(value: str) -> str:
+    # A host name or an IP literal, nothing else (no URL, port, spaces, CR/LF). Stored
+    # mailboxes are not re-validated on read; the connect-time guard refuses them.
+    return hosts.check_host(value)
+
+
 class SmtpInput(SmtpSettings):
     password: SecretStr | None = Field(default=None, max_length=1024)
 
-    @field_validator("host")
-    @classmethod
-    def _host(cls, value: str) -> str:
-        # A host name or an IP literal, nothing else (no URL, port, spaces, CR/LF).
-        # Stored mailboxes are not re-validated on read; dispatch's guard refuses them.
-        return hosts.check_host(value)
+    _host = field_validator("host")(_checked_host)
 
 
-def check_smtp_host(smtp: SmtpSettings | None, *, allow_private_hosts: bool) -> None:
+class ImapInput(ImapSettings):
+    password: SecretStr | None = Field(default=None, max_length=1024)
+
+    _host = field_validator("host")(_checked_host)
+
+
+def check_hosts(
+    given: dict[str, SmtpSettings | ImapSettings | None], *, allow_private_hosts: bool
+) -> None:
     """What can be known before resolving: an address literal in a forbidden range,
-    ``localhost`` or a metadata name is refused now (dispatch checks what a name resolves
-    to when it connects)."""
-    if smtp is None:
-        return
-    kind = hosts.classify_name(smtp.host)
-    if hosts.refused(kind, allow_private=allow_private_hosts):
-        raise ValidationFailed(
-            f"smtp.host is a {kind} address, which mailboxes may not use",
-            details=[{"field": "smtp.host", "reason": f"{kind} address refused"}],
-        )
+    ``localhost`` or a metadata name is refused now (the connect-time guard checks what a
+    name resolves to). ``given``: the settings by field name (``smtp``, ``imap``)."""
+    for name, server in given.items():
+        if server is None:
+            continue
+        kind = hosts.classify_name(server.host)
+        if hosts.refused(kind, allow_private=allow_private_hosts):
+            raise ValidationFailed(
+                f"{name}.host is a {kind} address, which mailboxes may not use",
+                details=[{"field": f"{name}.host", "reason": f"{kind} address refused"}],
+            )
 
 
 class MailboxFields(BaseModel):
@@ -68,6 +79,7 @@ class MailboxFields(BaseModel):
     warmup: Warmup | None = None
     timezone: str | None = None
     smtp: SmtpInput | None = None
+    imap: ImapInput | None = None
     ses_configuration_set: str | None = Field(default=None, max_length=64)
     max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)
 
@@ -102,10 +114,26 @@ def _check_connections(provider: Provider, max_connections: int | None) -> None:
         )
 
 
-def _secret_payload(smtp: SmtpInput | None) -> bytes | None:
+def _secret_payload(smtp: SmtpInput | ImapInput | None) -> bytes | None:
     if smtp is None or smtp.password is None:
         return None
     return json.dumps({"password": smtp.password.get_secret_value()}).encode()
+
+
+def _imap_fields(
+    deps: Deps, provider: Provider, mailbox_id: str, imap: ImapInput
+) -> dict[str, Any]:
+    """``imap`` and its sealed password, for an SMTP mailbox."""
+    if provider is not Provider.SMTP:
+        raise ValidationFailed(
+            "only an smtp mailbox is read over IMAP",
+            details=[{"field": "imap", "reason": "only smtp mailboxes"}],
+        )
+    fields: dict[str, Any] = {"imap": ImapSettings(**imap.model_dump(exclude={"password"}))}
+    payload = _secret_payload(imap)
+    if payload is not None:
+        fields["imap_secret"] = deps.secrets.seal(payload, mailbox_id)
+    return fields
 
 
 def create(
@@ -126,14 +154,16 @@ def create(
             "an smtp mailbox needs smtp settings", details=[{"field": "smtp", "reason": "required"}]
         )
     _check_connections(spec.provider, spec.max_connections)
-    check_smtp_host(spec.smtp, allow_private_hosts=allow_private_hosts)
+    check_hosts({"smtp": spec.smtp, "imap": spec.imap}, allow_private_hosts=allow_private_hosts)
     try:
         email = normalize(str(spec.email))
     except InvalidAddress as exc:
         raise ValidationFailed(str(exc), details=[{"field": "email"}]) from exc
     now = deps.clock.now()
     mailbox_id = new_id("mbx", now)
-    fields = spec.model_dump(exclude={"provider", "email", "smtp"}, exclude_none=True)
+    fields = spec.model_dump(exclude={"provider", "email", "smtp", "imap"}, exclude_none=True)
+    if spec.imap is not None:
+        fields.update(_imap_fields(deps, spec.provider, mailbox_id, spec.imap))
     mailbox = Mailbox(
         id=mailbox_id,
         tenant_id=tenant_id,
@@ -172,15 +202,22 @@ def update(
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be changed")
     given: dict[str, Any] = {
-        k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp"}
+        k: getattr(changes, k) for k in changes.model_fields_set if k not in {"smtp", "imap"}
     }
+    if "imap" in changes.model_fields_set:
+        if changes.imap is None:
+            given.update(imap=None, imap_secret=None)
+        else:
+            given.update(_imap_fields(deps, mailbox.provider, mailbox.id, changes.imap))
     _check_connections(mailbox.provider, changes.max_connections)
     if "timezone" in given and given["timezone"] is None:
         raise ValidationFailed(
             "timezone cannot be removed; give an IANA name such as UTC",
             details=[{"field": "timezone", "reason": "null"}],
         )
-    check_smtp_host(changes.smtp, allow_private_hosts=allow_private_hosts)
+    check_hosts(
+        {"smtp": changes.smtp, "imap": changes.imap}, allow_private_hosts=allow_private_hosts
+    )
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
     if "tags" in given and given["tags"] is None:

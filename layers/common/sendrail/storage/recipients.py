@@ -44,6 +44,7 @@ _TIMES = (
     "sent_at",
     "opened_at",
     "clicked_at",
+    "replied_at",
     "next_attempt_at",
     "cleared_at",
     "created_at",
@@ -359,6 +360,17 @@ class RecipientRepo:
             "SET opened_at = if_not_exists(opened_at, :now)",
             {":now": {"S": _when(now)}},
             "opened_at",
+        )
+
+    def mark_replied(self, campaign_id: str, email: str, now: datetime) -> bool | None:
+        """Set ``replied_at`` if unset. True: first reply; False: replied before; None: no
+        such recipient."""
+        return self._first(
+            campaign_id,
+            email,
+            "SET replied_at = if_not_exists(replied_at, :now)",
+            {":now": {"S": _when(now)}},
+            "replied_at",
         )
 
     def mark_clicked(

@@ -92,6 +92,8 @@ class MainItem(Model):
     done_chunks = NumberSetAttribute(null=True)
     n_added = NumberAttribute(null=True)
     n_duplicates = NumberAttribute(null=True)
+    # replies read from the inboxes (listed per mailbox)
+    mailbox_id = UnicodeAttribute(null=True)
 
 
 # --- recipients ----------------------------------------------------------------------------
@@ -137,6 +139,7 @@ class RecipientItem(Model):
     sent_at = UTCDateTimeAttribute(null=True)
     opened_at = UTCDateTimeAttribute(null=True)
     clicked_at = UTCDateTimeAttribute(null=True)
+    replied_at = UTCDateTimeAttribute(null=True)
     next_attempt_at = UTCDateTimeAttribute(null=True)
     cleared_at = UTCDateTimeAttribute(null=True)  # hidden from queue views by /queue/clear
     import_marker = UnicodeAttribute(null=True)
