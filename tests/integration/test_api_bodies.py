@@ -83,7 +83,7 @@ def test_given_a_recipient_upload_python_cannot_hold_then_400_not_500(api: Api, 
     cid = api.post("/api/campaigns", {"name": "n", "subject": "s", "html": "<p>h</p>"}).body["id"]
     reply = api.post(f"/api/campaigns/{cid}/recipients", raw=b'{"recipients": [' + raw + b"]}")
     assert reply.status == 400, reply.raw
-    assert _error(reply)["code"] == "bad_request"
+    assert _error(reply)["code"] == "malformed_json"  # as on every other JSON route
 
 
 def test_given_an_ses_notification_python_cannot_hold_then_403_not_a_crash(aws):

@@ -432,3 +432,49 @@ def test_given_an_https_fetch_then_it_goes_through_the_guard_and_checks_the_cert
             http_get(url, EgressPolicy(), context=trusting)
     finally:
         running.stop()
+
+
+# --- IMAP (the inbox watcher's connections) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "::1", "10.0.0.1", "localhost"])
+def test_given_the_default_deployment_when_imap_names_a_forbidden_host_then_422(
+    api, tenant, aws_default, host
+):
+    reply = api.post(
+        "/api/mailboxes",
+        {
+            **smtp_mailbox(25),
+            "smtp": {"host": "smtp.example.com", "port": 25},
+            "imap": {"host": host, "port": 993},
+        },
+    )
+    assert reply.status == 422, reply.raw
+    assert reply.body["error"]["details"][0]["field"] == "imap.host"
+
+
+def test_given_the_default_deployment_then_the_watcher_never_connects_to_loopback(
+    api, tenant, deps
+):
+    from sendrail.providers.base import ProviderConfig
+    from sendrail.providers.inbox_base import InboxUnavailable
+    from sendrail.services import inbox
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    port = listening.getsockname()[1]
+    try:
+        box = api.post(
+            "/api/mailboxes",
+            {**smtp_mailbox(free_port()), "imap": {"host": "127.0.0.1", "port": port}},
+        ).body
+        mailbox, _ = deps.mailboxes.require(tenant["id"], box["id"])
+        reader = inbox.open_reader(deps, mailbox, ProviderConfig(smtp_timeout=2))
+        with pytest.raises(InboxUnavailable, match="loopback"):
+            list(reader.read(None, dt.datetime.now(dt.UTC), 10, lambda: False))
+        listening.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listening.accept()  # nobody knocked
+    finally:
+        listening.close()

@@ -64,7 +64,9 @@ def sent(
 def watch(deps: Any, tenant_id: str, mailbox_id: str, **kw: Any) -> inbox.InboxReport:
     mailbox, _ = deps.mailboxes.require(tenant_id, mailbox_id)
     assert readable(mailbox)
-    reader = inbox.open_reader(deps, mailbox, ProviderConfig(smtp_timeout=10))
+    reader = inbox.open_reader(
+        deps, mailbox, ProviderConfig(smtp_timeout=10, allow_private_hosts=True)
+    )
     try:
         return inbox.watch(deps, mailbox, reader, **kw)
     finally:
@@ -158,7 +160,7 @@ def test_given_several_mailboxes_then_one_run_reads_each_and_skips_an_unreachabl
     broken_id = api.post("/api/mailboxes", broken).body["id"]
     api.post("/api/mailboxes", smtp_mailbox(1, email="no-imap@example.com"))
     imap.deliver(SENDER, answer(ids["ann@x.example"], "ann@x.example", "Yes"))
-    report = inbox.watch_all(deps, ProviderConfig(smtp_timeout=10))
+    report = inbox.watch_all(deps, ProviderConfig(smtp_timeout=10, allow_private_hosts=True))
     assert (report.mailboxes, report.replies, report.unavailable) == (2, 1, [broken_id])
     assert api.get(f"/api/campaigns/{cid}/stats").body["replied"] == 1
 
@@ -211,7 +213,10 @@ def test_given_imap_settings_removed_then_the_mailbox_is_no_longer_read(
     assert api.patch(f"/api/mailboxes/{mailbox_id}", {"imap": None}).status == 200
     mailbox, _ = deps.mailboxes.require(tenant["id"], mailbox_id)
     assert mailbox.imap is None and mailbox.imap_secret is None and not readable(mailbox)
-    assert inbox.watch_all(deps, ProviderConfig(smtp_timeout=10)).mailboxes == 0
+    assert (
+        inbox.watch_all(deps, ProviderConfig(smtp_timeout=10, allow_private_hosts=True)).mailboxes
+        == 0
+    )
 
 
 def test_given_a_first_read_long_after_creation_then_only_the_last_week_is_read(

@@ -8,7 +8,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sendrail import json_body
 from sendrail.domain.models import RecipientStatus
-from sendrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from sendrail.errors import (
+    MalformedJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from sendrail.services import analytics, campaigns, content_checks, estimates, imports, recipients
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
@@ -122,7 +127,7 @@ def _rows() -> list[recipients.Row]:
     try:
         parsed = json_body.parse(text)
     except ValueError as exc:
-        raise BadRequest(
+        raise MalformedJson(
             "the request body is not valid JSON",
             details=[{"field": "body", "reason": str(exc)[:200]}],
         ) from None

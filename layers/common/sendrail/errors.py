@@ -21,6 +21,12 @@ class BadRequest(SendrailError):
     code = "bad_request"
 
 
+class MalformedJson(BadRequest):
+    """A body that is not JSON, or JSON that Python cannot hold (too deep, huge numbers)."""
+
+    code = "malformed_json"
+
+
 class InvalidCursor(BadRequest):
     """A list cursor that this list never handed out (malformed, forged, or another's)."""
 
