@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +25,23 @@ from sendrail_local.sink import SmtpSink
 TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef"
 
 
+# Servers the tests start listen below the kernel's ephemeral range (32768-60999), which
+# every client connection draws its own port from: a port found free there may be taken by
+# some connection before the server binds it (seen under load: "address already in use").
+_LISTEN_PORTS = range(20_000, 32_000)
+_PORTS = random.SystemRandom()  # not the test-seeded generator: workers must not agree
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    for _ in range(50):
+        port = _PORTS.choice(_LISTEN_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
