@@ -41,6 +41,7 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0, max_polls: int =
     )
     polls = 0
     try:
+        out().print(f"Watching {campaign_id} (Ctrl-C detaches; the campaign keeps running)")
         with progress:
             task = progress.add_task("sending", total=None, counts="")
             while True:
