@@ -275,19 +275,29 @@ def test_read_commands_answer_json_that_parses(cli_stack: Stack, home: Path, mai
     assert "gone@example.org" not in {s["email"] for s in listed}
 
 
-def _console_script(home: Path, cli_stack: Stack, *args: str) -> subprocess.Popen[str]:
-    """The installed ``sendrail`` script, as a user runs it."""
+def _console_script(home: Path, cli_stack: Stack, *args: str) -> subprocess.Popen[bytes]:
+    """The installed ``sendrail`` script, as a user runs it. Its output unbuffered on our
+    side, so ``select`` sees every line not yet read (see ``_line``)."""
     script = Path(sys.executable).parent / "sendrail"
     env = {**os.environ, "SENDRAIL_CONFIG_DIR": str(home), "COLUMNS": "120"}
     env.pop("SENDRAIL_URL", None)
     env.pop("SENDRAIL_KEY", None)
     return subprocess.Popen(
-        [str(script), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [str(script), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0
     )
+
+
+def _line(process: subprocess.Popen[bytes], wait: float = 60) -> str:
+    """The next line the process prints; fails after ``wait`` seconds of silence."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], wait)
+    assert ready, "the command printed nothing"
+    return process.stdout.readline().decode()
+
+
+def _rest(process: subprocess.Popen[bytes]) -> str:
+    output, _ = process.communicate(timeout=120)
+    return output.decode()
 
 
 def test_given_a_running_campaign_when_watched_then_the_virtual_clock_drives_it_to_completion(
@@ -299,7 +309,7 @@ def test_given_a_running_campaign_when_watched_then_the_virtual_clock_drives_it_
     watcher = _console_script(home, cli_stack, "campaigns", "watch", cid, "--interval", "0.2")
     try:
         cli_stack.http.advance(24 * 3600)
-        output, _ = watcher.communicate(timeout=120)
+        output = _rest(watcher)
     finally:
         watcher.kill()
     assert watcher.returncode == 0, output
@@ -315,14 +325,43 @@ def test_given_ctrl_c_while_watching_then_it_detaches_and_the_campaign_keeps_run
     watcher = _console_script(home, cli_stack, "campaigns", "watch", cid, "--interval", "0.2")
     try:
         # The script says it is watching (bounded wait: never block on the pipe forever).
-        assert watcher.stdout is not None
-        ready, _, _ = select.select([watcher.stdout], [], [], 60)
-        assert ready, "the watcher printed nothing"
-        assert "Watching" in watcher.stdout.readline()
+        assert "Watching" in _line(watcher)
         watcher.send_signal(signal.SIGINT)
-        output, _ = watcher.communicate(timeout=60)
+        output = _rest(watcher)
     finally:
         watcher.kill()
     assert watcher.returncode == 0, output
     assert "Detached; the campaign keeps running" in output
     assert cli_stack.http.get(f"/api/campaigns/{cid}")[1]["status"] == "running"
+
+
+def test_given_gmail_when_connecting_then_the_cli_waits_until_consent_makes_it_active(
+    cli_stack: Stack, home: Path, mailbox: str
+):
+    from tests.e2e.test_oauth_e2e import consent
+
+    connecting = _console_script(
+        home,
+        cli_stack,
+        "mailboxes",
+        "connect",
+        "gmail",
+        "--email",
+        "team@gmail.example",
+        "--no-open",
+        "--interval",
+        "0.2",
+        "--timeout",
+        "120",
+    )
+    try:
+        assert "consent" in _line(connecting)
+        link = _line(connecting).strip()  # the link on a line of its own
+        back = consent(link)  # what the browser does
+        assert back.startswith(cli_stack.http.base + "/oauth/callback?")
+        assert cli_stack.http.get(back[len(cli_stack.http.base) :], token="")[0] == 200
+        output = _rest(connecting)
+    finally:
+        connecting.kill()
+    assert connecting.returncode == 0, output
+    assert "(team@gmail.example): active" in output

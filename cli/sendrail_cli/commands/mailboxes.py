@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import webbrowser
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -11,9 +13,17 @@ from rich.table import Table
 from sendrail_cli.context import client
 from sendrail_cli.output import bar, emit_json, out
 
-app = typer.Typer(help="Sending mailboxes: list with capacity, add SMTP.", no_args_is_help=True)
+app = typer.Typer(
+    help="Sending mailboxes: list with capacity, add SMTP, connect Gmail or Outlook.",
+    no_args_is_help=True,
+)
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class OAuthProvider(StrEnum):
+    gmail = "gmail"
+    outlook = "outlook"
 
 
 class Security(StrEnum):
@@ -107,3 +117,46 @@ def add_smtp(
         emit_json(created)
         return
     out().print(f"Mailbox [bold]{created['id']}[/] ({created['email']}): {created['status']}")
+
+
+@app.command()
+def connect(
+    ctx: typer.Context,
+    provider: Annotated[OAuthProvider, typer.Argument(help="gmail or outlook.")],
+    email: Annotated[
+        str | None, typer.Option("--email", help="The account's address (a new mailbox).")
+    ] = None,
+    mailbox_id: Annotated[
+        str | None, typer.Option("--mailbox", help="Reconnect this mailbox instead.")
+    ] = None,
+    daily_limit: Annotated[int, typer.Option("--daily-limit", help="0 = no daily cap.")] = 0,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Repeat for several.")] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the consent link in a browser.")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for consent.")] = 600,
+    interval: Annotated[float, typer.Option(help="Seconds between checks.")] = 2.0,
+) -> None:
+    """Connect a Gmail or Outlook mailbox: print (and open) the consent link, then wait
+    until the mailbox is active."""
+    api = client(ctx)
+    if mailbox_id:
+        mailbox = api.post(f"/api/mailboxes/{mailbox_id}/connect")
+    elif email:
+        body = {"provider": provider.value, "email": email, "daily_limit": daily_limit}
+        mailbox = api.post("/api/mailboxes", {**body, "tags": tag or []})
+    else:
+        raise typer.BadParameter("give --email for a new mailbox or --mailbox ID to reconnect")
+    link = mailbox.get("authorize_url")
+    out().print(f"Open this link to give consent:\n{link}", markup=False, soft_wrap=True)
+    if open_browser and link:
+        webbrowser.open(link)
+    deadline = time.monotonic() + timeout
+    status = mailbox["status"]
+    while status != "active" and time.monotonic() < deadline:
+        time.sleep(interval)
+        status = api.get(f"/api/mailboxes/{mailbox['id']}")["status"]
+    if status != "active":
+        out().print(f"Mailbox {mailbox['id']} is still {status}; run connect again when ready")
+        raise typer.Exit(1)
+    out().print(f"Mailbox [bold]{mailbox['id']}[/] ({mailbox['email']}): active")
