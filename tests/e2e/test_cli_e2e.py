@@ -365,3 +365,23 @@ def test_given_gmail_when_connecting_then_the_cli_waits_until_consent_makes_it_a
         connecting.kill()
     assert connecting.returncode == 0, output
     assert "(team@gmail.example): active" in output
+
+
+def test_given_a_draft_then_start_pause_resume_and_cancel_change_its_status(
+    cli_stack: Stack, home: Path, mailbox: str, tmp_path: Path
+):
+    html, listing = write_campaign_files(tmp_path, ["p1@example.org", "p2@example.org"])
+    drafted = sendrail(home, *send_args(html, listing, "Controls"), "--dry-run")
+    cid = campaign_id(drafted.output)
+    for action, expected in (
+        ("start", "running"),
+        ("pause", "paused"),
+        ("resume", "running"),
+    ):
+        result = sendrail(home, "campaigns", action, cid, "--json")
+        assert result.exit_code == 0, (action, result.output)
+        assert json.loads(result.stdout)["status"] == expected
+    cancelled = sendrail(home, "campaigns", "cancel", cid, "--yes")
+    assert cancelled.exit_code == 0 and f"Campaign {cid}: cancelled" in cancelled.output
+    again = sendrail(home, "campaigns", "pause", cid)
+    assert again.exit_code == 3 and again.output.startswith("error: ")
