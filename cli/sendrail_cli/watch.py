@@ -25,9 +25,9 @@ def _goal(stats: dict[str, Any]) -> int:
     return max(total - int(stats.get("suppressed", 0)) - int(stats.get("cancelled", 0)), 0)
 
 
-def watch(api: Client, campaign_id: str, interval: float = 2.0, max_polls: int = 0) -> str:
-    """Poll until the campaign is completed or cancelled (or ``max_polls`` polls, 0 = no
-    cap). Returns the last status; ``"detached"`` after Ctrl-C."""
+def watch(api: Client, campaign_id: str, interval: float = 2.0) -> str:
+    """Poll until the campaign is completed or cancelled. Returns the last status;
+    ``"detached"`` after Ctrl-C."""
     started = time.monotonic()
     first_done: int | None = None
     status = "unknown"
@@ -39,7 +39,6 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0, max_polls: int =
         console=out(),
         transient=False,
     )
-    polls = 0
     try:
         out().print(f"Watching {campaign_id} (Ctrl-C detaches; the campaign keeps running)")
         with progress:
@@ -67,8 +66,7 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0, max_polls: int =
                     counts=counts,
                     description=status,
                 )
-                polls += 1
-                if status in FINAL or (max_polls and polls >= max_polls):
+                if status in FINAL:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
