@@ -17,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,infra,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,infra,dev,cli]'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -1,0 +1,3 @@
+from sendrail_cli.app import main
+
+main()
