@@ -22,6 +22,7 @@ from functions.enqueue.routes import (
     settings,
     suppressions,
     system,
+    users,
     warmup,
 )
 
@@ -41,6 +42,7 @@ for module in (
     analytics,
     replies,
     warmup,
+    users,
 ):
     app.include_router(module.router)
 errors.register(app)

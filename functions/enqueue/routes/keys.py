@@ -44,7 +44,9 @@ def login(body: LoginRequest) -> LoginResult:
 
     from sendrail.clock import to_rfc3339  # noqa: PLC0415
 
-    token, expires = users.login(deps(), body.email, body.password.get_secret_value())
+    identity = router.current_event.request_context.identity
+    client = identity.source_ip or "-"  # API Gateway's view of the caller's address
+    token, expires = users.login(deps(), body.email, body.password.get_secret_value(), client)
     return LoginResult(token=token, expires_at=to_rfc3339(datetime.fromtimestamp(expires, UTC)))
 
 
