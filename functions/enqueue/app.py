@@ -24,6 +24,7 @@ from functions.enqueue.routes import (
     system,
     users,
     warmup,
+    webhooks,
 )
 
 app = json_resolver()
@@ -43,6 +44,7 @@ for module in (
     replies,
     warmup,
     users,
+    webhooks,
 ):
     app.include_router(module.router)
 errors.register(app)

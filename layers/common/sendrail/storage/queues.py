@@ -63,6 +63,10 @@ def queue_specs() -> list[QueueSpec]:
     # the tracking function records them later, retrying for about a day before the DLQ.
     specs.append(QueueSpec("events", 120, EVENT_RECEIVES, dead_letter="events-dlq"))
     specs.append(QueueSpec("events-dlq", 120, None))
+    # Outgoing webhook deliveries (drained by enqueue). A failed delivery is re-queued with
+    # its own backoff (sendrail.domain.webhooks), so the redrive only catches poison.
+    specs.append(QueueSpec("webhooks", 60, 5, dead_letter="webhooks-dlq"))
+    specs.append(QueueSpec("webhooks-dlq", 60, None))
     return specs
 
 
