@@ -124,6 +124,8 @@ class Functions(Construct):
         t = tables.by_name
         enqueue, dispatch = self.by_name["enqueue"], self.by_name["dispatch"]
         tracking, refresh = self.by_name["tracking"], self.by_name["token_refresh"]
+        for function in self.by_name.values():  # webhook events are emitted everywhere
+            queues.by_name["webhooks"].grant_send_messages(function)
 
         # enqueue: the management API and the import worker.
         for name in ("main", "recipients", "suppressions"):
@@ -151,6 +153,12 @@ class Functions(Construct):
                 queues.by_name["import"],
                 batch_size=1,
                 report_batch_item_failures=True,
+            )
+        )
+        # Outgoing webhooks: enqueue delivers them; every function may emit events.
+        enqueue.add_event_source(
+            sources.SqsEventSource(
+                queues.by_name["webhooks"], batch_size=10, report_batch_item_failures=True
             )
         )
         for name in queues.by_name:

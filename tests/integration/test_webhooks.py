@@ -17,7 +17,7 @@ from sendrail.domain import webhooks as rules
 from sendrail_local.event_sources import drain_once
 from sendrail_local.lambdas import LocalContext
 
-from tests.conftest import Api
+from tests.conftest import Api, smtp_mailbox
 
 START = "2026-11-23T08:00:00Z"
 
@@ -257,3 +257,80 @@ def test_given_a_deleted_webhook_then_queued_events_are_dropped(aws, api, tenant
     assert api.delete(f"/api/webhooks/{hook['id']}").status == 204
     assert deliver_all(aws) == 1 and receiver.got == []
     assert api.get(f"/api/webhooks/{hook['id']}").status == 404
+
+
+ALL = [
+    "sent",
+    "opened",
+    "bounced",
+    "unsubscribed",
+    "campaign_completed",
+    "mailbox_paused",
+    "mailbox_needs_reauth",
+]
+
+
+def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
+    aws, api, tenant, receiver, sink, dispatch
+):
+    from tests.integration.test_bounces import dsn
+
+    server, outbox = sink
+    with time_machine.travel(START, tick=False):
+        hook = make_hook(api, receiver.url, ALL)
+        mailbox = api.post("/api/mailboxes", smtp_mailbox(server.port)).body["id"]
+        html = '<p>h <a href="{{ unsubscribe_url }}">unsubscribe</a></p>'
+        cid = api.post("/api/campaigns", {"name": "n", "subject": "s", "html": html}).body["id"]
+        rows = [{"email": "ann@x.example"}, {"email": "bob@x.example"}]
+        api.post(f"/api/campaigns/{cid}/recipients", {"recipients": rows})
+        assert api.post(f"/api/campaigns/{cid}/start").status == 202
+        dispatch()
+        dispatch()
+        assert api.get(f"/api/campaigns/{cid}").body["status"] == "completed"
+        mail = {m.to: m for m in outbox.items()}
+        # ann bounces; bob unsubscribes with one click; the owner pauses the mailbox.
+        raw = dsn(mail["ann@x.example"].message_id, {"ann@x.example": "5.1.1"})
+        assert api.post("/api/bounces", raw=raw, content_type="message/rfc822").status == 200
+        link = mail["bob@x.example"].headers["List-Unsubscribe"].strip("<>")
+        one_click = Api("tracking").post(
+            link[link.index("/unsubscribe/") :],
+            raw=b"List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert one_click.status == 200
+        assert api.post(f"/api/mailboxes/{mailbox}/pause").status == 200
+        deliver_all(aws, rounds=10)
+        events = receiver.events(hook["secret"], int(time.time()))
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_type.setdefault(event["type"], []).append(event)
+    assert set(by_type) == {
+        "sent",
+        "campaign_completed",
+        "bounced",
+        "unsubscribed",
+        "mailbox_paused",
+    }
+    (sent,) = by_type["sent"]  # one event for both sends
+    assert sorted(i["email"] for i in sent["data"]["items"]) == ["ann@x.example", "bob@x.example"]
+    assert by_type["campaign_completed"][0]["data"] == {"campaign_id": cid}
+    assert by_type["bounced"][0]["data"]["email"] == "ann@x.example"
+    assert by_type["unsubscribed"][0]["data"] == {"email": "bob@x.example", "campaign_id": cid}
+    assert by_type["mailbox_paused"][0]["data"]["mailbox_id"] == mailbox
+
+
+def test_given_a_mailbox_losing_its_grant_then_needs_reauth_is_delivered(
+    aws, api, tenant, receiver, deps
+):
+    from sendrail.services import oauth
+
+    with time_machine.travel(START, tick=False):
+        hook = make_hook(api, receiver.url, ["mailbox_needs_reauth"])
+        created = api.post("/api/mailboxes", smtp_mailbox(2525)).body
+        mailbox, _ = deps.mailboxes.get(tenant["id"], created["id"])
+        oauth.needs_reauth(deps, mailbox, "invalid_grant")
+        oauth.needs_reauth(deps, mailbox, "invalid_grant")  # already flagged: no second event
+        assert deliver_all(aws) == 1
+        (event,) = receiver.events(hook["secret"], int(time.time()))
+    assert event["type"] == "mailbox_needs_reauth"
+    assert event["data"]["mailbox_id"] == created["id"]

@@ -174,22 +174,33 @@ def _subscribers(deps: Deps, tenant_id: str, type_: str) -> list[Webhook]:
 
 def emit(deps: Deps, tenant_id: str, type_: rules.EventType, data: Mapping[str, Any]) -> None:
     """Queue one event for every endpoint of the tenant that listens to it."""
-    hooks = _subscribers(deps, tenant_id, type_)
-    if hooks:
-        _enqueue(deps, hooks, [_event(deps, type_, data)])
+    publish(deps, [(tenant_id, type_, data)])
 
 
 def emit_many(
     deps: Deps, tenant_id: str, type_: rules.EventType, items: Sequence[Mapping[str, Any]]
 ) -> None:
-    """High-volume events (``sent``, ``opened``): up to 100 items per event."""
-    hooks = _subscribers(deps, tenant_id, type_) if items else []
-    if hooks:
-        events = [
-            _event(deps, type_, {"items": [dict(i) for i in items[at : at + rules.BATCH]]})
-            for at in range(0, len(items), rules.BATCH)
-        ]
-        _enqueue(deps, hooks, events)
+    """Several occurrences at once (``sent``, ``opened``: up to 100 items per event)."""
+    publish(deps, [(tenant_id, type_, item) for item in items])
+
+
+def publish(deps: Deps, events: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+    """Emit what one run collected: batched types 100 to an event, the rest one each.
+    Types no endpoint can listen to are ignored."""
+    grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for tenant_id, type_, data in events:
+        if type_ in rules.EVENT_TYPES:
+            grouped.setdefault((tenant_id, type_), []).append(data)
+    for (tenant_id, type_), items in grouped.items():
+        hooks = _subscribers(deps, tenant_id, type_)
+        if not hooks:
+            continue
+        if type_ in rules.BATCHED:
+            batches = [items[at : at + rules.BATCH] for at in range(0, len(items), rules.BATCH)]
+            made = [_event(deps, type_, {"items": [dict(i) for i in b]}) for b in batches]
+        else:
+            made = [_event(deps, type_, data) for data in items]
+        _enqueue(deps, hooks, made)
 
 
 def send_test(deps: Deps, tenant_id: str, webhook_id: str) -> dict[str, Any]:
