@@ -74,7 +74,8 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         for q in _resources(template, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    assert len(redriven) == len(BANDS) + 2  # the send bands, the import and events queues
+    # the send bands, the import, events and webhooks queues
+    assert len(redriven) == len(BANDS) + 3
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
@@ -258,8 +259,15 @@ def test_given_the_inbox_watcher_then_it_reads_secrets_and_writes_outcomes_but_s
     (policy,) = [p for name, p in policies.items() if name.startswith("FunctionsInboxServiceRole")]
     document = json.dumps(policy["Properties"]["PolicyDocument"])
     assert "dynamodb:PutItem" in document and "kms:Decrypt" in document
-    for forbidden in ("sqs:", "ses:"):
-        assert forbidden not in document, forbidden
+    assert "ses:" not in document
+    # Its only queue is the webhooks queue (bounces it reads become webhook events).
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if any(a.startswith("sqs:") for a in actions):
+            assert "Webhooks" in json.dumps(statement["Resource"]), statement
+            assert "webhooks-dlq" not in json.dumps(statement["Resource"]).lower()
 
 
 def _statements_of(template: Template, role_hint: str) -> list[dict[str, Any]]:
