@@ -274,6 +274,7 @@ def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
     aws, api, tenant, receiver, sink, dispatch
 ):
     from tests.integration.test_bounces import dsn
+    from tests.integration.test_tracking import BROWSER, _token
 
     server, outbox = sink
     with time_machine.travel(START, tick=False):
@@ -299,6 +300,12 @@ def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
         )
         assert one_click.status == 200
         assert api.post(f"/api/mailboxes/{mailbox}/pause").status == 200
+        # bob's mail is opened twice: one `opened` event (the first open).
+        pixel = f"/track/open/{_token(mail['bob@x.example'].html, 'open')}"
+        for _ in range(2):
+            assert Api("tracking").get(pixel, headers=BROWSER).status == 200
+        hostile = {"url": "http://[::1/x", "events": ["sent"]}
+        assert api.post("/api/webhooks", hostile).status == 422
         deliver_all(aws, rounds=10)
         events = receiver.events(hook["secret"], int(time.time()))
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -306,6 +313,7 @@ def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
         by_type.setdefault(event["type"], []).append(event)
     assert set(by_type) == {
         "sent",
+        "opened",
         "campaign_completed",
         "bounced",
         "unsubscribed",
@@ -317,6 +325,8 @@ def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
     assert by_type["bounced"][0]["data"]["email"] == "ann@x.example"
     assert by_type["unsubscribed"][0]["data"] == {"email": "bob@x.example", "campaign_id": cid}
     assert by_type["mailbox_paused"][0]["data"]["mailbox_id"] == mailbox
+    (opened,) = by_type["opened"]
+    assert opened["data"]["items"] == [{"email": "bob@x.example", "campaign_id": cid}]
 
 
 def test_given_a_mailbox_losing_its_grant_then_needs_reauth_is_delivered(

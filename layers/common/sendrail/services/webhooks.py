@@ -38,7 +38,10 @@ def _owner(hook_id: str) -> str:
 def check_url(url: str, *, allow_private_hosts: bool) -> str:
     """The URL if it may be called: https (http only where private hosts are allowed,
     i.e. the local stack), a host the egress guard accepts, no credentials in it."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     problem = None
     allowed = ("https", "http") if allow_private_hosts else ("https",)
     if parts.scheme not in allowed:
