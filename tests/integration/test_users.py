@@ -240,3 +240,15 @@ def test_given_an_attacker_failing_five_times_then_the_real_user_elsewhere_still
         assert login(api, team["viewer"]["email"], PASSWORD, ip="198.51.100.7").status == 200
         clock.shift(16 * 60)
         assert login(api, email, PASSWORD, ip="203.0.113.9").status == 200
+
+
+def test_given_a_stolen_session_then_guessing_the_current_password_is_throttled(api, team):
+    with time_machine.travel(START, tick=False):
+        token = team["viewer"]["token"]
+        guess = {"current_password": "guess guess guess", "new_password": "x" * 12}
+        for _ in range(5):
+            assert api.post("/api/auth/password", guess, token=token).status == 403
+        right = {"current_password": PASSWORD, "new_password": "a brand new passphrase"}
+        assert api.post("/api/auth/password", right, token=token).status == 429
+        # The real user, elsewhere, still logs in.
+        assert login(api, team["viewer"]["email"], ip="198.51.100.7").status == 200

@@ -16,7 +16,7 @@ from sendrail.services import users
 from sendrail.services.auth import OWNER, READ
 from sendrail.services.users import INVITE_TTL
 
-from functions.enqueue.auth import need, tenant
+from functions.enqueue.auth import client_of, need, tenant
 from functions.enqueue.schemas import respond
 from functions.enqueue.wiring import deps
 
@@ -155,6 +155,7 @@ def change_password(body: PasswordChange) -> Response[None]:
         principal,
         body.current_password.get_secret_value(),
         body.new_password.get_secret_value(),
+        client_of(router),
     )
     return Response(status_code=204)
 

@@ -148,14 +148,20 @@ def logout(deps: Deps, principal: Principal) -> None:
     sessions.end(deps, principal.session_id)
 
 
-def change_password(deps: Deps, principal: Principal, current: str, new: str) -> None:
-    """Set the caller's own password; every other session of theirs ends."""
+def change_password(
+    deps: Deps, principal: Principal, current: str, new: str, client: str = "-"
+) -> None:
+    """Set the caller's own password; every other session of theirs ends. Wrong current
+    passwords count as failed logins (a stolen session cannot guess the password)."""
     if principal.session_id is None or principal.user_email is None:
         raise BadRequest("log in as the user to change their password")
     user = deps.tenancy.get_user(principal.user_email)
     if user is None:
         raise Unauthorized("the session has ended; log in again")
+    pair, whole_client = _subjects(user.email, client)
+    _throttle(deps, pair, whole_client)
     if not _matches(user, current):
+        _failed(deps, pair, whole_client)
         raise Forbidden("the current password is wrong")
     deps.tenancy.save_user(user.model_copy(update={"password_hash": _hasher.hash(new)}))
     sessions.end_all(deps, user.id, keep=principal.session_id)
@@ -184,20 +190,34 @@ def login(deps: Deps, email: str, password: str, client: str = "-") -> tuple[str
         address = normalize(email)
     except ValueError:
         address = email.strip().lower()[:320]
+    pair, whole_client = _subjects(address, client)
+    _throttle(deps, pair, whole_client)
+    user = deps.tenancy.get_user(address)
+    if user is None or not _matches(user, password):
+        if user is None:
+            _matches(None, password)  # the same Argon2 cost as a wrong password
+        _failed(deps, pair, whole_client)
+        raise Unauthorized("wrong email or password")
+    return sessions.issue(deps, user)
+
+
+def _subjects(address: str, client: str) -> tuple[str, str]:
+    """The throttle's two counters: this address from this client, and this client."""
     client = client[:64] or "-"
-    pair, whole_client = f"{address}|{client}", f"client|{client}"
+    return f"{address}|{client}", f"client|{client}"
+
+
+def _throttle(deps: Deps, pair: str, whole_client: str) -> None:
     window, retry_after = _window(deps)
     if (
         deps.tenancy.login_failures(pair, window) >= MAX_FAILURES
         or deps.tenancy.login_failures(whole_client, window) >= MAX_CLIENT_FAILURES
     ):
         raise TooManyRequests("too many failed logins; try again later", retry_after=retry_after)
-    user = deps.tenancy.get_user(address)
-    if user is None or not _matches(user, password):
-        if user is None:
-            _matches(None, password)  # the same Argon2 cost as a wrong password
-        expires = deps.clock.now() + WINDOW * 2
-        deps.tenancy.record_login_failure(pair, window, expires)
-        deps.tenancy.record_login_failure(whole_client, window, expires)
-        raise Unauthorized("wrong email or password")
-    return sessions.issue(deps, user)
+
+
+def _failed(deps: Deps, pair: str, whole_client: str) -> None:
+    window, _ = _window(deps)
+    expires = deps.clock.now() + WINDOW * 2
+    deps.tenancy.record_login_failure(pair, window, expires)
+    deps.tenancy.record_login_failure(whole_client, window, expires)
