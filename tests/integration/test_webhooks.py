@@ -18,6 +18,8 @@ from sendrail_local.event_sources import drain_once
 from sendrail_local.lambdas import LocalContext
 
 from tests.conftest import Api, smtp_mailbox
+from tests.integration.test_inbox_apply import answer
+from tests.integration.test_inbox_imap import SENDER, imap, sent  # noqa: F401 - fixtures
 
 START = "2026-11-23T08:00:00Z"
 
@@ -319,8 +321,8 @@ def test_given_a_campaign_then_its_events_reach_the_receiver_signed(
         "unsubscribed",
         "mailbox_paused",
     }
-    (sent,) = by_type["sent"]  # one event for both sends
-    assert sorted(i["email"] for i in sent["data"]["items"]) == ["ann@x.example", "bob@x.example"]
+    (sends,) = by_type["sent"]  # one event for both sends
+    assert sorted(i["email"] for i in sends["data"]["items"]) == ["ann@x.example", "bob@x.example"]
     assert by_type["campaign_completed"][0]["data"] == {"campaign_id": cid}
     assert by_type["bounced"][0]["data"]["email"] == "ann@x.example"
     assert by_type["unsubscribed"][0]["data"] == {"email": "bob@x.example", "campaign_id": cid}
@@ -344,3 +346,33 @@ def test_given_a_mailbox_losing_its_grant_then_needs_reauth_is_delivered(
         (event,) = receiver.events(hook["secret"], int(time.time()))
     assert event["type"] == "mailbox_needs_reauth"
     assert event["data"]["mailbox_id"] == created["id"]
+
+
+def test_given_a_reply_read_from_the_inbox_then_replied_is_delivered(
+    aws,
+    api,
+    tenant,
+    receiver,
+    deps,
+    sent,  # noqa: F811
+    imap,  # noqa: F811
+):
+    from sendrail.providers.base import ProviderConfig
+    from sendrail.services import inbox
+
+    # The inbox tests' setup (fixtures imported above): a campaign sent from an SMTP
+    # mailbox whose inbox is read over IMAP.
+    cid, mailbox_id, ids = sent
+    hook = make_hook(api, receiver.url, ["replied"])
+    imap.deliver(SENDER, answer(ids["cat@x.example"], "cat@x.example", "Tell me more"))
+    mailbox, _ = deps.mailboxes.require(tenant["id"], mailbox_id)
+    config = ProviderConfig(smtp_timeout=10, allow_private_hosts=True)  # IMAP on 127.0.0.1
+    reader = inbox.open_reader(deps, mailbox, config)
+    try:
+        assert inbox.watch(deps, mailbox, reader).replies == 1
+    finally:
+        reader.close()
+    assert deliver_all(aws) == 1
+    (event,) = receiver.events(hook["secret"], int(time.time()))
+    assert event["type"] == "replied"
+    assert event["data"]["email"] == "cat@x.example" and event["data"]["campaign_id"] == cid

@@ -20,7 +20,7 @@ from sendrail.domain import webhooks as rules
 from sendrail.domain.webhooks import Delivery, Webhook
 from sendrail.errors import NotFound, ValidationFailed
 from sendrail.ids import new_id, new_secret
-from sendrail.observability import logger
+from sendrail.observability import count, logger
 from sendrail.providers import egress
 from sendrail.services.deps import Deps
 from sendrail.storage.queues import MAX_DELAY, Outgoing
@@ -276,6 +276,11 @@ def deliver(
         error=error if error else (None if status is None or status < 300 else f"HTTP {status}"),
     )
     deps.webhooks.record(delivery)
+    count(
+        {"delivered": "WebhookDelivered", "retrying": "WebhookRetried"}.get(
+            outcome, "WebhookFailed"
+        )
+    )
     if retry is not None:
         wait = int((retry - now) / timedelta(seconds=1))
         again = {**message, "attempt": attempt + 1, "not_before": int(retry.timestamp())}
