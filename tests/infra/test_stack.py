@@ -378,3 +378,19 @@ def test_given_make_synth_then_the_template_lands_in_cdk_out():
     assert template.is_file()
     assert "ApiUrl" in json.loads(template.read_text())["Outputs"]
     assert f"into {template.relative_to(root)}" in done.stderr
+
+
+def test_given_webhooks_then_enqueue_drains_their_queue_five_at_a_time(synthesized):
+    _, template, _ = synthesized
+    mappings = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    webhooks = [
+        m
+        for m in mappings
+        if "Webhooks" in json.dumps(m["Properties"]["EventSourceArn"])
+        and "Dlq" not in json.dumps(m["Properties"]["EventSourceArn"])
+    ]
+    assert len(webhooks) == 1, mappings
+    (mapping,) = webhooks
+    assert mapping["Properties"]["BatchSize"] == 5
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "Enqueue" in json.dumps(mapping["Properties"]["FunctionName"])

@@ -26,6 +26,7 @@ from sendrail.services.deps import Deps
 from sendrail.storage.queues import MAX_DELAY, Outgoing
 
 QUEUE = "webhooks"
+POST_TIMEOUT = 5.0  # seconds; the worker takes five deliveries per invocation (29 s)
 MAX_PER_TENANT = 20
 SECRET_PREFIX = "whsec_"
 Poster = Callable[[SplitResult, bytes, dict[str, str], egress.EgressPolicy], int]
@@ -219,7 +220,7 @@ def send_test(deps: Deps, tenant_id: str, webhook_id: str) -> dict[str, Any]:
 def _post(
     url: SplitResult, body: bytes, headers: dict[str, str], policy: egress.EgressPolicy
 ) -> int:
-    return egress.http_post(url, body, headers, policy)
+    return egress.http_post(url, body, headers, policy, timeout=POST_TIMEOUT)
 
 
 def deliver(
