@@ -21,10 +21,14 @@ from functions.enqueue.wiring import deps, providers
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def is_webhook_event(event: dict[str, Any]) -> bool:
-    """Records from the ``webhooks`` queue (its ARN ends with that logical name)."""
+def _source(event: dict[str, Any]) -> str:
     records = event.get("Records") or [{}]
-    return str(records[0].get("eventSourceARN", "")).endswith(webhooks.QUEUE)
+    return str(records[0].get("eventSourceARN", ""))
+
+
+def is_webhook_event(event: dict[str, Any]) -> bool:
+    """Records from the ``webhooks`` or ``webhook-items`` queue (by the ARN's ending)."""
+    return _source(event).endswith((webhooks.QUEUE, webhooks.ITEMS))
 
 
 def _record(record: SQSRecord) -> None:
@@ -34,6 +38,10 @@ def _record(record: SQSRecord) -> None:
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _source(event).endswith(webhooks.ITEMS):
+        # All or nothing: the items become events in one go (a failure retries the batch).
+        webhooks.gather(deps(), [json.loads(r["body"]) for r in event["Records"]])
+        return {"batchItemFailures": []}
     response = process_partial_response(
         event=event, record_handler=_record, processor=processor, context=context
     )

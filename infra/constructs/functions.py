@@ -162,6 +162,15 @@ class Functions(Construct):
                 queues.by_name["webhooks"], batch_size=5, report_batch_item_failures=True
             )
         )
+        # Opens, one item each, gathered 100 to an event (a minute's window at most).
+        enqueue.add_event_source(
+            sources.SqsEventSource(
+                queues.by_name["webhook-items"],
+                batch_size=100,
+                max_batching_window=Duration.seconds(60),
+                report_batch_item_failures=True,
+            )
+        )
         for name in queues.by_name:
             if name.endswith("-dlq"):
                 queues.by_name[name].grant(enqueue, "sqs:GetQueueAttributes")
@@ -201,6 +210,7 @@ class Functions(Construct):
             t[name].grant_read_write_data(tracking)
         events = queues.by_name["events"]
         events.grant_send_messages(tracking)
+        queues.by_name["webhook-items"].grant_send_messages(tracking)
         tracking.add_event_source(
             sources.SqsEventSource(events, batch_size=10, report_batch_item_failures=True)
         )

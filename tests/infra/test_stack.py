@@ -74,8 +74,8 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         for q in _resources(template, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    # the send bands, the import, events and webhooks queues
-    assert len(redriven) == len(BANDS) + 3
+    # the send bands, the import, events, webhooks and webhook-items queues
+    assert len(redriven) == len(BANDS) + 4
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
         assert queue["Properties"]["SqsManagedSseEnabled"] is True

@@ -71,13 +71,16 @@ def deliver_all(aws: Any, rounds: int = 5) -> int:
     """Given the webhooks queue's event source: hand what is visible to enqueue."""
     from functions.enqueue.handler import handler
 
+    def invoke(event: dict[str, Any]) -> Any:
+        return handler(event, LocalContext("enqueue", 29))
+
+    # Opens wait as items in their own queue until gathered into events (a batch of 100).
+    for _ in range(100):  # bounded
+        if not drain_once(aws.queues["webhook-items"], invoke, batch_size=10):
+            break
     handled = 0
     for _ in range(rounds):
-        n = drain_once(
-            aws.queues["webhooks"],
-            lambda event: handler(event, LocalContext("enqueue", 29)),
-            batch_size=10,
-        )
+        n = drain_once(aws.queues["webhooks"], invoke, batch_size=10)
         if n == 0:
             break
         handled += n
@@ -376,3 +379,20 @@ def test_given_a_reply_read_from_the_inbox_then_replied_is_delivered(
     (event,) = receiver.events(hook["secret"], int(time.time()))
     assert event["type"] == "replied"
     assert event["data"]["email"] == "cat@x.example" and event["data"]["campaign_id"] == cid
+
+
+def test_given_opens_one_at_a_time_then_a_batch_of_them_is_one_event(
+    aws, api, tenant, receiver, deps
+):
+    from sendrail.services import webhooks
+
+    hook = make_hook(api, receiver.url, ["opened"])
+    for n in range(10):
+        webhooks.collect(deps, tenant["id"], "opened", {"email": f"r{n}@example.com"})
+    assert deps.queues.depth("webhook-items")["visible"] == 10
+    assert deliver_all(aws) == 1  # ten items in one batch: one event, one POST
+    (event,) = receiver.events(hook["secret"], int(time.time()))
+    assert event["type"] == "opened" and len(event["data"]["items"]) == 10
+    # No endpoint listening: nothing is queued at all.
+    webhooks.collect(deps, tenant["id"], "sent", {"email": "x@example.com"})
+    assert deps.queues.depth("webhook-items")["visible"] == 0

@@ -123,7 +123,7 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
     _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
     count("Opened")
     if first:  # one webhook event per recipient's first open, not per image load
-        webhooks.emit_many(deps, target.tenant_id, "opened", [_event_data(target)])
+        webhooks.collect(deps, target.tenant_id, "opened", _event_data(target))
     return True
 
 

@@ -67,6 +67,9 @@ def queue_specs() -> list[QueueSpec]:
     # its own backoff (sendrail.domain.webhooks), so the redrive only catches poison.
     specs.append(QueueSpec("webhooks", 60, 5, dead_letter="webhooks-dlq"))
     specs.append(QueueSpec("webhooks-dlq", 60, None))
+    # High-volume webhook items (opens, one message each) gathered 100 to an event.
+    specs.append(QueueSpec("webhook-items", 120, 5, dead_letter="webhook-items-dlq"))
+    specs.append(QueueSpec("webhook-items-dlq", 120, None))
     return specs
 
 
