@@ -396,3 +396,34 @@ def test_given_opens_one_at_a_time_then_a_batch_of_them_is_one_event(
     # No endpoint listening: nothing is queued at all.
     webhooks.collect(deps, tenant["id"], "sent", {"email": "x@example.com"})
     assert deps.queues.depth("webhook-items")["visible"] == 0
+
+
+def test_given_dispatch_pausing_a_mailbox_then_mailbox_paused_is_delivered(
+    aws, api, tenant, receiver
+):
+    from tests.conftest import run_dispatch
+    from tests.fakes.smtp import ScriptedSmtp
+    from tests.integration.test_dispatch import campaign
+
+    refusing = ScriptedSmtp(auth_ok=False).start()
+    try:
+        with time_machine.travel(START, tick=False):
+            hook = make_hook(api, receiver.url, ["mailbox_paused", "mailbox_needs_reauth"])
+            smtp = {
+                "host": "127.0.0.1",
+                "port": refusing.port,
+                "security": "none",
+                "username": "u",
+                "password": "wrong-password",
+            }
+            bad = api.post("/api/mailboxes", smtp_mailbox(refusing.port, smtp=smtp)).body
+            campaign(api, ["r@example.com"])
+            run_dispatch()
+            assert api.get(f"/api/mailboxes/{bad['id']}").body["status"] == "paused"
+            assert deliver_all(aws) == 1
+            (event,) = receiver.events(hook["secret"], int(time.time()))
+    finally:
+        refusing.stop()
+    assert event["type"] == "mailbox_paused"
+    assert event["data"]["mailbox_id"] == bad["id"]
+    assert "authentication" in event["data"]["reason"]
