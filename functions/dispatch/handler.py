@@ -16,6 +16,7 @@ from sendrail.observability import (
     thread_trace_context,
     tracer,
 )
+from sendrail.services import webhooks
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import (
     Dispatcher,
@@ -116,4 +117,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)
     publish(report)
+    webhooks.publish(deps(), report.events)
     return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}

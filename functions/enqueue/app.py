@@ -22,7 +22,9 @@ from functions.enqueue.routes import (
     settings,
     suppressions,
     system,
+    users,
     warmup,
+    webhooks,
 )
 
 app = json_resolver()
@@ -41,6 +43,8 @@ for module in (
     analytics,
     replies,
     warmup,
+    users,
+    webhooks,
 ):
     app.include_router(module.router)
 errors.register(app)

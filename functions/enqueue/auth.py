@@ -25,6 +25,12 @@ def need(app: HasEvent, roles: frozenset[Role]) -> Principal:
     return principal
 
 
+def client_of(app: HasEvent) -> str:
+    """The caller's address as API Gateway saw it (login throttling counts per client)."""
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "-")
+
+
 def tenant(app: HasEvent, roles: frozenset[Role]) -> tuple[Principal, str]:
     """The caller and their tenant (the admin key has none: 403 on tenant routes)."""
     principal = need(app, roles)

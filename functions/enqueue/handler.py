@@ -1,5 +1,5 @@
 """Lambda entry point of ``enqueue``: API Gateway proxy events, and SQS events from the
-``import`` queue (chunks of large recipient uploads)."""
+``import`` queue (chunks of large recipient uploads) and the ``webhooks`` queue."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from functions.enqueue.app import app
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
+        from functions.enqueue import webhook_deliveries  # noqa: PLC0415
+
+        if webhook_deliveries.is_webhook_event(event):
+            return webhook_deliveries.handle(event, context)
         from functions.enqueue import imports  # noqa: PLC0415 - only the worker needs it
 
         return imports.handle(event, context)

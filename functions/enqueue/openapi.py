@@ -22,7 +22,9 @@ ERROR_REF = "#/components/schemas/ErrorResponse"
 JSON = "application/json"
 
 # Operations under /api that take no bearer token.
-PUBLIC_API: frozenset[tuple[str, str]] = frozenset({("/api/auth/login", "post")})
+PUBLIC_API: frozenset[tuple[str, str]] = frozenset(
+    {("/api/auth/login", "post"), ("/api/auth/invite", "post"), ("/api/auth/invite", "get")}
+)
 
 ERRORS: dict[int, str] = {
     400: "bad request: malformed JSON or an unreadable parameter",
@@ -247,6 +249,8 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         operation["security"] = []
         if path == "/api/auth/login":
             statuses.add(401)
+        if path == "/api/auth/invite" and method == "post":
+            statuses.add(400)
         if path == "/oauth/callback":
             statuses |= {400, 404, 409}
     else:

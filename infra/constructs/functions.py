@@ -124,6 +124,8 @@ class Functions(Construct):
         t = tables.by_name
         enqueue, dispatch = self.by_name["enqueue"], self.by_name["dispatch"]
         tracking, refresh = self.by_name["tracking"], self.by_name["token_refresh"]
+        for function in self.by_name.values():  # webhook events are emitted everywhere
+            queues.by_name["webhooks"].grant_send_messages(function)
 
         # enqueue: the management API and the import worker.
         for name in ("main", "recipients", "suppressions"):
@@ -150,6 +152,22 @@ class Functions(Construct):
             sources.SqsEventSource(
                 queues.by_name["import"],
                 batch_size=1,
+                report_batch_item_failures=True,
+            )
+        )
+        # Outgoing webhooks: enqueue delivers them; every function may emit events. Five
+        # per invocation: five endpoints that hang for the 5 s POST timeout fit in 29 s.
+        enqueue.add_event_source(
+            sources.SqsEventSource(
+                queues.by_name["webhooks"], batch_size=5, report_batch_item_failures=True
+            )
+        )
+        # Opens, one item each, gathered 100 to an event (a minute's window at most).
+        enqueue.add_event_source(
+            sources.SqsEventSource(
+                queues.by_name["webhook-items"],
+                batch_size=100,
+                max_batching_window=Duration.seconds(60),
                 report_batch_item_failures=True,
             )
         )
@@ -192,6 +210,7 @@ class Functions(Construct):
             t[name].grant_read_write_data(tracking)
         events = queues.by_name["events"]
         events.grant_send_messages(tracking)
+        queues.by_name["webhook-items"].grant_send_messages(tracking)
         tracking.add_event_source(
             sources.SqsEventSource(events, batch_size=10, report_batch_item_failures=True)
         )

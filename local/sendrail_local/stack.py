@@ -78,6 +78,8 @@ class LocalStack:
         self.front: Front | None = None
         self.import_source: SqsEventSource | None = None
         self.events_source: SqsEventSource | None = None
+        self.webhooks_source: SqsEventSource | None = None
+        self.webhook_items_source: SqsEventSource | None = None
         self.resources: LocalResources | None = None
         self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
         self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
@@ -184,11 +186,30 @@ class LocalStack:
             guard=self.world.reader if self.clock.virtual else None,
         )
         self.events_source.start()
+        # Outgoing webhook deliveries (CDK: SqsEventSource on enqueue).
+        self.webhooks_source = SqsEventSource(
+            self.resources.queues["webhooks"],
+            lambda event: self.functions.invoke("enqueue", event),
+            guard=self.world.reader if self.clock.virtual else None,
+        )
+        self.webhooks_source.start()
+        self.webhook_items_source = SqsEventSource(
+            self.resources.queues["webhook-items"],
+            lambda event: self.functions.invoke("enqueue", event),
+            guard=self.world.reader if self.clock.virtual else None,
+        )
+        self.webhook_items_source.start()
         if not self.clock.virtual:
             self.scheduler.start_background()
 
     def stop(self) -> None:
-        for source in (self.import_source, self.events_source):
+        sources = (
+            self.import_source,
+            self.events_source,
+            self.webhooks_source,
+            self.webhook_items_source,
+        )
+        for source in sources:
             if source is not None:
                 source.stop()
         self.scheduler.stop()

@@ -74,7 +74,8 @@ def test_given_the_queue_specs_then_each_band_has_a_dead_letter_queue(synthesize
         for q in _resources(template, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in q["Properties"]
     ]
-    assert len(redriven) == len(BANDS) + 2  # the send bands, the import and events queues
+    # the send bands, the import, events, webhooks and webhook-items queues
+    assert len(redriven) == len(BANDS) + 4
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
@@ -258,8 +259,15 @@ def test_given_the_inbox_watcher_then_it_reads_secrets_and_writes_outcomes_but_s
     (policy,) = [p for name, p in policies.items() if name.startswith("FunctionsInboxServiceRole")]
     document = json.dumps(policy["Properties"]["PolicyDocument"])
     assert "dynamodb:PutItem" in document and "kms:Decrypt" in document
-    for forbidden in ("sqs:", "ses:"):
-        assert forbidden not in document, forbidden
+    assert "ses:" not in document
+    # Its only queue is the webhooks queue (bounces it reads become webhook events).
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if any(a.startswith("sqs:") for a in actions):
+            assert "Webhooks" in json.dumps(statement["Resource"]), statement
+            assert "webhooks-dlq" not in json.dumps(statement["Resource"]).lower()
 
 
 def _statements_of(template: Template, role_hint: str) -> list[dict[str, Any]]:
@@ -370,3 +378,19 @@ def test_given_make_synth_then_the_template_lands_in_cdk_out():
     assert template.is_file()
     assert "ApiUrl" in json.loads(template.read_text())["Outputs"]
     assert f"into {template.relative_to(root)}" in done.stderr
+
+
+def test_given_webhooks_then_enqueue_drains_their_queue_five_at_a_time(synthesized):
+    _, template, _ = synthesized
+    mappings = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    webhooks = [
+        m
+        for m in mappings
+        if "Webhooks" in json.dumps(m["Properties"]["EventSourceArn"])
+        and "Dlq" not in json.dumps(m["Properties"]["EventSourceArn"])
+    ]
+    assert len(webhooks) == 1, mappings
+    (mapping,) = webhooks
+    assert mapping["Properties"]["BatchSize"] == 5
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "Enqueue" in json.dumps(mapping["Properties"]["FunctionName"])

@@ -12,7 +12,7 @@ from sendrail.services import auth, users
 from sendrail.services.auth import OWNER
 from sendrail.storage.codec import decode_cursor
 
-from functions.enqueue.auth import tenant
+from functions.enqueue.auth import client_of, tenant
 from functions.enqueue.schemas import KeyCreated, KeyView, Page, page, respond
 from functions.enqueue.wiring import deps
 
@@ -44,7 +44,8 @@ def login(body: LoginRequest) -> LoginResult:
 
     from sendrail.clock import to_rfc3339  # noqa: PLC0415
 
-    token, expires = users.login(deps(), body.email, body.password.get_secret_value())
+    client = client_of(router)
+    token, expires = users.login(deps(), body.email, body.password.get_secret_value(), client)
     return LoginResult(token=token, expires_at=to_rfc3339(datetime.fromtimestamp(expires, UTC)))
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sendrail.domain.addresses import normalize
 from sendrail.domain.windows import Window, zone
@@ -153,8 +154,27 @@ class User(BaseModel):
     email: str
     tenant_id: str
     role: Role
-    password_hash: str
+    password_hash: str | None  # None until an invited user sets one
     created_at: datetime
+    id: str = ""  # users made before ids existed get one derived from their address
+    invite_nonce: str | None = None  # the one invite link that may still set the password
+
+    @model_validator(mode="after")
+    def _legacy_id(self) -> User:
+        if not self.id:
+            self.id = "usr_" + hashlib.sha256(self.email.encode()).hexdigest()[:26]
+        return self
+
+
+class Session(BaseModel):
+    """One signed-in browser: the token names it, so it can be revoked on its own."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
 
 
 class Mailbox(BaseModel):

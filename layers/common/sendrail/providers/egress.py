@@ -153,23 +153,9 @@ def http_get(
 ) -> bytes:
     """GET an already-vetted URL through the guard (no proxies, no redirects); the body
     of a 200 answer, at most ``max_body`` bytes. ``OSError`` when it cannot be fetched."""
-    host = url.hostname or ""
-    port = url.port
-    conn: http.client.HTTPConnection
-    if url.scheme == "https":
-        conn = http.client.HTTPSConnection(
-            host, port, timeout=timeout, context=context or ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    conn._create_connection = lambda address, timeout=None, source=None: connect(  # type: ignore[attr-defined]
-        address[0], address[1], timeout, policy, source
-    )
-    path = url.path or "/"
-    if url.query:
-        path = f"{path}?{url.query}"
+    conn = _connection(url, policy, timeout, context)
     try:
-        conn.request("GET", path, headers={"Accept": "*/*"})
+        conn.request("GET", _target(url), headers={"Accept": "*/*"})
         response = conn.getresponse()
         if response.status != 200:
             raise OSError(f"HTTP {response.status}")
@@ -177,6 +163,53 @@ def http_get(
         if len(body) > max_body:
             raise OSError("response too large")
         return bytes(body)
+    except http.client.HTTPException as exc:
+        raise OSError(f"HTTP error: {type(exc).__name__}") from None
+    finally:
+        conn.close()
+
+
+def _connection(
+    url: SplitResult, policy: EgressPolicy, timeout: float, context: ssl.SSLContext | None
+) -> http.client.HTTPConnection:
+    """An HTTP(S) connection whose socket comes from :func:`connect` (checked, pinned)."""
+    host = url.hostname or ""
+    conn: http.client.HTTPConnection
+    if url.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            host, url.port, timeout=timeout, context=context or ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, url.port, timeout=timeout)
+    conn._create_connection = lambda address, timeout=None, source=None: connect(  # type: ignore[attr-defined]
+        address[0], address[1], timeout, policy, source
+    )
+    return conn
+
+
+def _target(url: SplitResult) -> str:
+    path = url.path or "/"
+    return f"{path}?{url.query}" if url.query else path
+
+
+def http_post(
+    url: SplitResult,
+    body: bytes,
+    headers: dict[str, str],
+    policy: EgressPolicy,
+    *,
+    timeout: float = 10.0,
+    context: ssl.SSLContext | None = None,
+) -> int:
+    """POST ``body`` to an already-vetted URL through the guard (no proxies, no redirects
+    followed); the answer's status code (its body is read, at most 4 KiB, and dropped).
+    ``OSError`` when no HTTP answer came (refused, unreachable, timed out)."""
+    conn = _connection(url, policy, timeout, context)
+    try:
+        conn.request("POST", _target(url), body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(4096)
+        return int(response.status)
     except http.client.HTTPException as exc:
         raise OSError(f"HTTP error: {type(exc).__name__}") from None
     finally:

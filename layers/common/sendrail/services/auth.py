@@ -24,6 +24,7 @@ class Principal:
     tenant_id: str | None  # None only for the platform admin
     key_id: str | None = None
     user_email: str | None = None
+    session_id: str | None = None  # set when the caller signed in (not an API key)
 
     def tenant(self) -> str:
         if self.tenant_id is None:

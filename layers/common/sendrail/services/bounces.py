@@ -21,10 +21,10 @@ from enum import StrEnum
 from typing import Any
 
 from sendrail.domain.addresses import InvalidAddress, normalize
-from sendrail.domain.models import MailboxStatus, RecipientStatus, SuppressionReason
+from sendrail.domain.models import MailboxStatus, Recipient, RecipientStatus, SuppressionReason
 from sendrail.errors import ValidationFailed
 from sendrail.observability import count, logger
-from sendrail.services import counters, suppressions
+from sendrail.services import counters, suppressions, webhooks
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
 
@@ -213,10 +213,13 @@ def apply(deps: Deps, events: list[Event], tenant_id: str | None = None) -> Appl
             if moved is not None and campaign is not None:
                 counters.add(deps, campaign, {"sent": -1, "bounced": 1})
             deltas = {"bounced": 1}
+            if moved is not None:
+                webhooks.emit(deps, tenant, "bounced", _event_data(recipient, event))
         elif event.kind is Kind.COMPLAINT:
             applied.complaints += 1
             suppressions.suppress(deps, tenant, event.email, SuppressionReason.COMPLAINED)
             deltas = {"complained": 1}
+            webhooks.emit(deps, tenant, "complained", _event_data(recipient, event))
         else:
             applied.soft += 1
             deltas = {"soft_bounced": 1}
@@ -262,9 +265,22 @@ def _pause_if_over(deps: Deps, tenant_id: str, mailbox_id: str) -> bool:
         only_if={MailboxStatus.ACTIVE},
     )
     if paused:  # an operator is alarmed on this (infra/constructs/monitoring.py)
+        webhooks.emit(
+            deps, tenant_id, "mailbox_paused", {"mailbox_id": mailbox_id, "reason": reason}
+        )
         count("MailboxPausedForRate")
         logger.warning(
             "mailbox paused for its rate",
             extra={"tenant_id": tenant_id, "mailbox_id": mailbox_id, "reason": reason},
         )
     return paused
+
+
+def _event_data(recipient: Recipient, event: Event) -> dict[str, str]:
+    """What a ``bounced`` or ``complained`` webhook event says."""
+    return {
+        "email": event.email,
+        "campaign_id": recipient.campaign_id,
+        "mailbox_id": recipient.mailbox_id or "",
+        "detail": event.detail[:500],
+    }

@@ -20,6 +20,7 @@ from sendrail.storage.stats import StatsRepo
 from sendrail.storage.suppressions import SuppressionRepo
 from sendrail.storage.system import SystemRepo
 from sendrail.storage.tenancy import TenancyRepo
+from sendrail.storage.webhooks import WebhookRepo
 
 
 @dataclass
@@ -41,3 +42,4 @@ class Deps:
     imports: ImportRepo = field(default_factory=ImportRepo)
     api_rate: ApiRateRepo = field(default_factory=ApiRateRepo)
     inbox: InboxRepo = field(default_factory=InboxRepo)
+    webhooks: WebhookRepo = field(default_factory=WebhookRepo)

@@ -18,7 +18,7 @@ cursor stored on the campaign. So:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -277,6 +277,7 @@ class FeedReport:
     fed: int = 0
     completed: int = 0
     swept: int = 0
+    completed_campaigns: list[tuple[str, str]] = field(default_factory=list)  # (tenant, id)
 
 
 def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
@@ -362,9 +363,10 @@ def run(deps: FeedStore) -> FeedReport:
             if finished and imports.pending_chunks(deps, campaign.id) == 0:
                 deps.campaigns.set_imports_pending(tenant_id, campaign_id, 0)
             continue
-        if finished:
-            # Counters say done, or recipients are still queued a day after the feed
-            # ended (a message lost to a DLQ or to SQS's retention): count for real,
-            # then complete, or repair the counters and feed again from the start.
-            report.completed += int(try_complete(deps, campaign))
+        # Counters say done, or recipients are still queued a day after the feed ended (a
+        # message lost to a DLQ or to SQS's retention): count for real, then complete, or
+        # repair the counters and feed again from the start.
+        if finished and try_complete(deps, campaign):
+            report.completed += 1
+            report.completed_campaigns.append((tenant_id, campaign_id))
     return report

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 
+from sendrail.clock import to_rfc3339
 from sendrail.domain.inbox_classify import Classified, InboxKind, classify
 from sendrail.domain.mime import recipient_digest
 from sendrail.domain.models import (
@@ -34,7 +35,7 @@ from sendrail.domain.models import (
 from sendrail.providers.base import ProviderConfig
 from sendrail.providers.inbox_base import InboxReader, InboxUnavailable
 from sendrail.providers.inboxes import open_inbox, readable
-from sendrail.services import bounces, counters, suppressions
+from sendrail.services import bounces, counters, suppressions, webhooks
 from sendrail.services.deps import Deps
 from sendrail.services.oauth import MailboxTokens
 
@@ -100,6 +101,8 @@ def handle(
         )
         if not already:
             _count(deps, recipient, {"unsubscribed": 1})
+            data = {"email": recipient.email, "campaign_id": recipient.campaign_id}
+            webhooks.emit(deps, recipient.tenant_id, "unsubscribed", data)
         return found.kind
     if found.kind is InboxKind.REPLY:
         report.replies += 1
@@ -122,6 +125,15 @@ def handle(
         kind=kind,
     )
     deps.inbox.add_reply(reply, message_key(raw))
+    if kind is ReplyKind.REPLY:
+        data = {
+            "email": recipient.email,
+            "campaign_id": recipient.campaign_id,
+            "mailbox_id": mailbox.id,
+            "subject": reply.subject,
+            "received_at": to_rfc3339(when),
+        }
+        webhooks.emit(deps, recipient.tenant_id, "replied", data)
     return found.kind
 
 

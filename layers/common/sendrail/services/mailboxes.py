@@ -25,6 +25,7 @@ from sendrail.domain.windows import zone
 from sendrail.errors import Conflict, ValidationFailed
 from sendrail.ids import new_id
 from sendrail.providers import OAUTH, SUPPORTED
+from sendrail.services import webhooks
 from sendrail.services.deps import Deps
 from sendrail.services.provider_quotas import SesQuota, check_daily_limit
 
@@ -248,6 +249,9 @@ def pause(deps: Deps, tenant_id: str, mailbox_id: str, reason: str | None = None
         reason=reason or "paused by user",
         now=deps.clock.now(),
     )
+    if mailbox.status is not MailboxStatus.PAUSED:
+        data = {"mailbox_id": mailbox_id, "reason": reason or "paused by user"}
+        webhooks.emit(deps, tenant_id, "mailbox_paused", data)
     return get(deps, tenant_id, mailbox_id)[0]
 
 

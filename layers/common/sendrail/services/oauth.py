@@ -26,6 +26,7 @@ from sendrail.errors import BadRequest, Conflict, MailboxSendError
 from sendrail.observability import count, logger
 from sendrail.providers import OAUTH, oauth
 from sendrail.providers.base import Grant, ProviderConfig, RefreshFailed, RevokedGrant
+from sendrail.services import webhooks
 from sendrail.services.deps import Deps
 
 STATE = "oauth-state"
@@ -147,6 +148,12 @@ def needs_reauth(deps: Deps, mailbox: Mailbox, reason: str) -> None:
         only_if={MailboxStatus.ACTIVE, MailboxStatus.PAUSED},
     )
     if changed:
+        webhooks.emit(
+            deps,
+            mailbox.tenant_id,
+            "mailbox_needs_reauth",
+            {"mailbox_id": mailbox.id, "email": mailbox.email, "reason": reason[:300]},
+        )
         count("MailboxNeedsReauth")
         logger.error(
             "mailbox needs reauthorization",

@@ -22,7 +22,7 @@ from sendrail.domain import tracking
 from sendrail.domain.models import SuppressionReason
 from sendrail.domain.tracking import Target
 from sendrail.observability import count, logger
-from sendrail.services import counters, suppressions
+from sendrail.services import counters, suppressions, webhooks
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
 from sendrail.storage.queues import Outgoing
@@ -122,6 +122,8 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
     first = deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
     _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
     count("Opened")
+    if first:  # one webhook event per recipient's first open, not per image load
+        webhooks.collect(deps, target.tenant_id, "opened", _event_data(target))
     return True
 
 
@@ -147,6 +149,7 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
     first_ever, first_on_link = firsts if firsts is not None else (False, False)
     _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
     count("Clicked")
+    webhooks.emit(deps, target.tenant_id, "clicked", {**_event_data(target), "url": url})
     key, bucket = stats.campaign_key(target.campaign_id), f"link#{link}"
     deps.stats.add(key, bucket, {"clicks": 1, "unique_clicks": int(first_on_link)})
     if first_on_link:  # the URL label only needs writing when a new recipient clicks it
@@ -169,4 +172,10 @@ def unsubscribe(deps: Deps, token: str) -> Target | None:
     suppressions.suppress(deps, target.tenant_id, target.email, SuppressionReason.UNSUBSCRIBED)
     if not already:
         _count(deps, target, None, {"unsubscribed": 1})
+        webhooks.emit(deps, target.tenant_id, "unsubscribed", _event_data(target))
     return target
+
+
+def _event_data(target: Target) -> dict[str, str]:
+    """What a webhook event says about a recipient."""
+    return {"email": target.email, "campaign_id": target.campaign_id}

@@ -63,6 +63,13 @@ def queue_specs() -> list[QueueSpec]:
     # the tracking function records them later, retrying for about a day before the DLQ.
     specs.append(QueueSpec("events", 120, EVENT_RECEIVES, dead_letter="events-dlq"))
     specs.append(QueueSpec("events-dlq", 120, None))
+    # Outgoing webhook deliveries (drained by enqueue). A failed delivery is re-queued with
+    # its own backoff (sendrail.domain.webhooks), so the redrive only catches poison.
+    specs.append(QueueSpec("webhooks", 60, 5, dead_letter="webhooks-dlq"))
+    specs.append(QueueSpec("webhooks-dlq", 60, None))
+    # High-volume webhook items (opens, one message each) gathered 100 to an event.
+    specs.append(QueueSpec("webhook-items", 120, 5, dead_letter="webhook-items-dlq"))
+    specs.append(QueueSpec("webhook-items-dlq", 120, None))
     return specs
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from sendrail.domain.models import ApiKey, Role, Tenant, User
-from sendrail.errors import Conflict
+from sendrail.domain.models import ApiKey, Role, Session, Tenant, User
+from sendrail.errors import Conflict, NotFound
 from sendrail.storage.codec import dump, get_or_none, is_conditional_failure, resume_key
 from sendrail.storage.tables import MainItem
 
@@ -98,10 +98,59 @@ class TenancyRepo:
         item = get_or_none(MainItem, f"USER#{email}", "USER")
         return User.model_validate(item.doc) if item else None
 
+    def save_user(self, user: User) -> None:
+        """Overwrite an existing user (role, password, invite); NotFound if it was deleted."""
+        try:
+            MainItem(
+                f"USER#{user.email}",
+                "USER",
+                kind="user",
+                tenant_id=user.tenant_id,
+                gsi1pk=f"T#{user.tenant_id}#USERS",
+                gsi1sk=user.email,
+                doc=dump(user),
+            ).save(MainItem.pk.exists())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound("no such user") from exc
+            raise
+
+    def list_users(self, tenant_id: str) -> list[User]:
+        """Every user of the tenant (a team: tens, not thousands)."""
+        return [User.model_validate(i.doc) for i in MainItem.gsi1.query(f"T#{tenant_id}#USERS")]
+
+    def delete_user(self, email: str) -> None:
+        MainItem(f"USER#{email}", "USER").delete()
+
+    # --- sessions --------------------------------------------------------------------------
+
+    def put_session(self, session: Session) -> None:
+        MainItem(
+            f"SESSION#{session.id}",
+            "SESSION",
+            kind="session",
+            tenant_id=session.tenant_id,
+            gsi1pk=f"USER#{session.user_id}#SESSIONS",
+            gsi1sk=session.id,
+            expires_at=session.expires_at,
+            doc=dump(session),
+        ).save()
+
+    def get_session(self, session_id: str) -> Session | None:
+        item = get_or_none(MainItem, f"SESSION#{session_id}", "SESSION")
+        return Session.model_validate(item.doc) if item else None
+
+    def delete_session(self, session_id: str) -> None:
+        MainItem(f"SESSION#{session_id}", "SESSION").delete()
+
+    def session_ids(self, user_id: str) -> list[str]:
+        return [i.gsi1sk or "" for i in MainItem.gsi1.query(f"USER#{user_id}#SESSIONS")]
+
     # --- login throttle --------------------------------------------------------------------
 
-    def record_login_failure(self, email: str, window_key: str, expires: datetime) -> int:
-        item = MainItem(f"LOGIN#{email}", f"W#{window_key}")
+    def record_login_failure(self, subject: str, window_key: str, expires: datetime) -> int:
+        """One more failed login of ``subject`` (an address, a client, or both) in the window."""
+        item = MainItem(f"LOGIN#{subject}", f"W#{window_key}")
         item.update(
             actions=[
                 MainItem.failures.add(1),
@@ -111,8 +160,8 @@ class TenancyRepo:
         )
         return int(item.failures or 0)
 
-    def login_failures(self, email: str, window_key: str) -> int:
-        item = get_or_none(MainItem, f"LOGIN#{email}", f"W#{window_key}")
+    def login_failures(self, subject: str, window_key: str) -> int:
+        item = get_or_none(MainItem, f"LOGIN#{subject}", f"W#{window_key}")
         return int(item.failures or 0) if item else 0
 
 

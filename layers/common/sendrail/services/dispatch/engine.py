@@ -180,6 +180,10 @@ class Dispatcher:
         self.report.fed += fed.fed
         self.report.started += fed.started
         self.report.completed += fed.completed
+        self.report.events.extend(
+            (tenant_id, "campaign_completed", {"campaign_id": campaign_id})
+            for tenant_id, campaign_id in fed.completed_campaigns
+        )
         return fed.fed
 
     # --- taking messages in ------------------------------------------------------------------
@@ -272,7 +276,10 @@ class Dispatcher:
         if result.counted_as == "sent":
             r.sent += 1
             assert result.item.mailbox is not None
-            r.by_mailbox[result.item.mailbox.id] += 1
+            item, mailbox_id = result.item, result.item.mailbox.id
+            r.by_mailbox[mailbox_id] += 1
+            data = {"email": item.email, "campaign_id": item.campaign_id, "mailbox_id": mailbox_id}
+            r.events.append((item.tenant_id, "sent", data))
         elif result.counted_as == "failed":
             r.failed += 1
         elif result.counted_as == "retried":

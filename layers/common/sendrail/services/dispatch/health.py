@@ -68,5 +68,9 @@ class MailboxHealth:
             paused_until=now + timedelta(seconds=exc.retry_after) if exc.retry_after else None,
             only_if={MailboxStatus.ACTIVE},
         )
+        if changed:
+            kind = "mailbox_needs_reauth" if status is MailboxStatus.NEEDS_REAUTH else None
+            data = {"mailbox_id": mailbox.id, "email": mailbox.email, "reason": exc.message[:300]}
+            self._report.events.append((mailbox.tenant_id, kind or "mailbox_paused", data))
         if changed and status is MailboxStatus.NEEDS_REAUTH:
             self._report.needs_reauth += 1

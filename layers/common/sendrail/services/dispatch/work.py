@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sendrail.domain.limits import Rules
 from sendrail.domain.models import Campaign, Mailbox, SendingSettings
@@ -59,6 +60,8 @@ class DispatchReport:
     peak_lanes: int = 0
     by_mailbox: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    # What webhooks may want to hear of: (tenant id, event type, data), sent after the run.
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
