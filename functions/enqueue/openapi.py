@@ -257,6 +257,8 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         statuses |= {401, 403}
         if method != "get":
             statuses.add(409)
+        if path == "/api/auth/logout":
+            statuses.add(400)  # only a session logs out; an API key is revoked instead
     for status in sorted(statuses):
         response = _error(ERRORS[status])
         if status == 429:
