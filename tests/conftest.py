@@ -263,7 +263,7 @@ def smtp_mailbox(port: int, **extra: Any) -> dict[str, Any]:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The fuzz run's figures (tests/fuzz), also when xdist ran it on a worker."""
-    for report in terminalreporter.getreports("") + terminalreporter.getreports("failed"):
+    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
         figures = dict(getattr(report, "user_properties", []))
         if report.when == "call" and "fuzz_cases" in figures:
             terminalreporter.write_line(
