@@ -78,17 +78,21 @@ class TenancyRepo:
 
     # --- users -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _user_item(user: User) -> MainItem:
+        return MainItem(
+            f"USER#{user.email}",
+            "USER",
+            kind="user",
+            tenant_id=user.tenant_id,
+            gsi1pk=f"T#{user.tenant_id}#USERS",
+            gsi1sk=user.email,
+            doc=dump(user),
+        )
+
     def put_user(self, user: User) -> None:
         try:
-            MainItem(
-                f"USER#{user.email}",
-                "USER",
-                kind="user",
-                tenant_id=user.tenant_id,
-                gsi1pk=f"T#{user.tenant_id}#USERS",
-                gsi1sk=user.email,
-                doc=dump(user),
-            ).save(MainItem.pk.does_not_exist())
+            self._user_item(user).save(MainItem.pk.does_not_exist())
         except PutError as exc:
             if is_conditional_failure(exc):
                 raise Conflict(f"a user with email {user.email} already exists") from exc
@@ -101,15 +105,7 @@ class TenancyRepo:
     def save_user(self, user: User) -> None:
         """Overwrite an existing user (role, password, invite); NotFound if it was deleted."""
         try:
-            MainItem(
-                f"USER#{user.email}",
-                "USER",
-                kind="user",
-                tenant_id=user.tenant_id,
-                gsi1pk=f"T#{user.tenant_id}#USERS",
-                gsi1sk=user.email,
-                doc=dump(user),
-            ).save(MainItem.pk.exists())
+            self._user_item(user).save(MainItem.pk.exists())
         except PutError as exc:
             if is_conditional_failure(exc):
                 raise NotFound("no such user") from exc
