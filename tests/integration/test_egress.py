@@ -24,7 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sendrail.providers.egress import EgressPolicy, GuardedSMTP
+from sendrail.providers.egress import EgressPolicy
+from sendrail.providers.smtp import GuardedSMTP
 from sendrail.services.sns import SnsPolicy
 
 from tests.conftest import Api, _reset_function_caches, free_port, run_dispatch, smtp_mailbox

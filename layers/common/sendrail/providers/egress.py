@@ -7,12 +7,12 @@ multicast/reserved or a cloud metadata endpoint (unless the deployment allows pr
 hosts; metadata never). The connection then goes to one of those checked addresses — the
 name is never resolved a second time, so DNS rebinding cannot swap in another address
 between the check and the connect. TLS still verifies the certificate against the name
-(SNI and hostname check use the name, not the address)."""
+(SNI and hostname check use the name, not the address). SMTP's guarded connections are in
+``providers.smtp`` (so that importing this module never loads smtplib)."""
 
 from __future__ import annotations
 
 import http.client
-import smtplib
 import socket
 import ssl
 from collections.abc import Callable, Sequence
@@ -99,42 +99,6 @@ def connect(
             error = exc
             sock.close()
     raise error or OSError("no address to connect to")
-
-
-# --- SMTP -------------------------------------------------------------------------------------
-
-
-class GuardedSMTP(smtplib.SMTP):
-    """``smtplib.SMTP`` whose TCP connection goes through :func:`connect`; STARTTLS keeps
-    verifying the certificate against the host name (smtplib passes ``self._host``)."""
-
-    def __init__(self, host: str, port: int, *, timeout: float, policy: EgressPolicy) -> None:
-        self._egress = policy
-        super().__init__(host, port, timeout=timeout)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return connect(host, port, timeout, self._egress, self.source_address)
-
-
-class GuardedSMTPSSL(smtplib.SMTP_SSL):
-    """Implicit TLS: the pinned connection wrapped with SNI and the name checked."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        timeout: float,
-        policy: EgressPolicy,
-        context: ssl.SSLContext,
-    ) -> None:
-        self._egress = policy
-        self._server_name = host
-        super().__init__(host, port, timeout=timeout, context=context)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = connect(host, port, timeout, self._egress, self.source_address)
-        return self.context.wrap_socket(sock, server_hostname=self._server_name)
 
 
 # --- HTTP(S) ----------------------------------------------------------------------------------

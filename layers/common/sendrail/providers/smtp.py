@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import smtplib
+import socket
 import ssl
 from typing import Any
 
@@ -29,10 +30,46 @@ from sendrail.errors import (
     Unreachable,
 )
 from sendrail.providers.base import ProviderConfig, SendReceipt, Step
-from sendrail.providers.egress import EgressPolicy, EgressRefused, GuardedSMTP, GuardedSMTPSSL
+from sendrail.providers.egress import EgressPolicy, EgressRefused, connect
 
 # RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail.
 _ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+
+
+# --- connections through the egress guard ---------------------------------------------------------
+
+
+class GuardedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose TCP connection goes through :func:`connect`; STARTTLS keeps
+    verifying the certificate against the host name (smtplib passes ``self._host``)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float, policy: EgressPolicy) -> None:
+        self._egress = policy
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect(host, port, timeout, self._egress, self.source_address)
+
+
+class GuardedSMTPSSL(smtplib.SMTP_SSL):
+    """Implicit TLS: the pinned connection wrapped with SNI and the name checked."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        policy: EgressPolicy,
+        context: ssl.SSLContext,
+    ) -> None:
+        self._egress = policy
+        self._server_name = host
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = connect(host, port, timeout, self._egress, self.source_address)
+        return self.context.wrap_socket(sock, server_hostname=self._server_name)
 
 
 def _text(reply: Any) -> str:
