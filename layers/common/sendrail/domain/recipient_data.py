@@ -7,25 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sendrail.json_body import depth
+
 MAX_DEPTH = 8  # levels of objects and arrays, ``data`` itself being the first
 MAX_BYTES = 8 * 1024  # serialised as JSON
-
-
-def depth(value: Any) -> int:
-    """How deeply ``value`` nests objects and arrays (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level + 1)
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def problem(data: dict[str, Any]) -> str | None:
