@@ -18,7 +18,7 @@ router = APIGatewayRouter()
 Failure = Literal["dns_error", "timeout"]
 
 
-class Spf(BaseModel):
+class SpfCheck(BaseModel):
     status: (
         Literal[
             "ok",
@@ -43,27 +43,27 @@ class Spf(BaseModel):
     lookups: int | None = Field(default=None, description="DNS lookups the record needs")
 
 
-class DkimSelector(BaseModel):
+class DkimSelectorCheck(BaseModel):
     selector: str
     status: Literal["found", "missing", "revoked"] | Failure
 
 
-class Dkim(BaseModel):
+class DkimCheck(BaseModel):
     status: Literal["ok", "missing", "revoked"] | Failure = Field(
         description="`ok` (a public key under one of the probed selectors: the provider's "
         "own — `google`; `selector1`/`selector2` for Microsoft — and the mailbox's "
         "`dkim_selectors`); `missing`; `revoked` (only empty `p=` keys); `dns_error`; "
         "`timeout`"
     )
-    selectors: list[DkimSelector]
+    selectors: list[DkimSelectorCheck]
 
 
-class Alignment(BaseModel):
+class DmarcAlignment(BaseModel):
     dkim: bool
     spf: bool
 
 
-class Dmarc(BaseModel):
+class DmarcCheck(BaseModel):
     status: Literal["ok", "monitoring", "missing", "invalid"] | Failure = Field(
         description="`ok` (`p=quarantine` or `p=reject`); `monitoring` (`p=none`); "
         "`missing`; `invalid`; `dns_error`; `timeout`"
@@ -81,31 +81,31 @@ class Dmarc(BaseModel):
         description="whether mail from this mailbox would pass DMARC: an aligned DKIM key "
         "found, or SPF authorising the provider for an envelope sender in the domain"
     )
-    alignment: Alignment
+    alignment: DmarcAlignment
 
 
-class MxHost(BaseModel):
+class MxHostView(BaseModel):
     preference: int
     host: str
 
 
-class Mx(BaseModel):
+class MxCheck(BaseModel):
     status: Literal["ok", "missing"] | Failure
-    hosts: list[MxHost]
+    hosts: list[MxHostView]
 
 
-class Advice(BaseModel):
+class AuthAdvice(BaseModel):
     code: str
     message: str
 
 
 class Authentication(BaseModel):
     domain: str
-    spf: Spf
-    dkim: Dkim
-    dmarc: Dmarc
-    mx: Mx
-    advice: list[Advice]
+    spf: SpfCheck
+    dkim: DkimCheck
+    dmarc: DmarcCheck
+    mx: MxCheck
+    advice: list[AuthAdvice]
     checked_at: str = Field(description="when DNS was read")
     cached: bool = Field(description="true when served from the cache (at most an hour old)")
 
