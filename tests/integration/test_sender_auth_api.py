@@ -46,6 +46,8 @@ ZONE = [
     "relay.test. 300 IN MX 10 mail.relay.test.",
     "mail.relay.test. 300 IN A 192.0.2.10",
     'default._domainkey.relay.test. 300 IN TXT "v=DKIM1; p="',
+    # auth.example: an SES domain (API-created mailboxes need a non-reserved name)
+    f'google._domainkey.auth.example. 300 IN TXT "v=DKIM1; p={KEY}"',
     # two SPF records
     'twice.test. 300 IN TXT "v=spf1 include:_spf.google.com ~all"',
     'twice.test. 300 IN TXT "v=spf1 -all"',
@@ -234,7 +236,25 @@ def test_given_another_tenants_mailbox_or_bad_selectors_then_404_and_422(
     assert api.get(f"/api/mailboxes/{other}/authentication").status == 404
     created = api.post(
         "/api/mailboxes",
-        {"provider": "ses", "email": "news@pass.test", "dkim_selectors": ["bad selector"]},
+        {"provider": "ses", "email": "news@auth.example", "dkim_selectors": ["bad selector"]},
     )
-    assert created.status in (400, 422) and "error" in created.body
+    assert created.status == 422, created.raw
+    assert created.body["error"]["details"][0]["field"].startswith("dkim_selectors")
+    # Good selectors (SES Easy DKIM's tokens) are kept, changed by PATCH, and probed first
+    created = api.post(
+        "/api/mailboxes",
+        {"provider": "ses", "email": "news@auth.example", "dkim_selectors": ["abc123tok"]},
+    )
+    assert created.status == 201, created.raw
+    assert created.body["dkim_selectors"] == ["abc123tok"]
+    box = created.body["id"]
+    patched = api.patch(f"/api/mailboxes/{box}", {"dkim_selectors": ["google", "t2"]})
+    assert patched.status == 200 and patched.body["dkim_selectors"] == ["google", "t2"]
     assert dns.queries == []
+    selectors = auth(api, box)["dkim"]["selectors"]
+    assert selectors == [
+        {"selector": "google", "status": "found"},
+        {"selector": "t2", "status": "missing"},
+    ]
+    cleared = api.patch(f"/api/mailboxes/{box}", {"dkim_selectors": None})
+    assert cleared.body["dkim_selectors"] == []
