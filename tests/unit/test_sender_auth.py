@@ -146,3 +146,44 @@ def test_given_ses_with_its_dkim_tokens_then_dkim_aligns_but_spf_cannot():
     # SES's envelope sender is Amazon's unless a custom MAIL FROM is set: DKIM carries DMARC
     assert view["dmarc"]["alignment"] == {"dkim": True, "spf": False}
     assert view["mx"]["status"] == "missing"
+
+
+def _found(spf_records: dict[str, Answer], domain: str, **extra: object) -> Lookups:
+    def txt(name: str) -> Answer:
+        return spf_records.get(name, Answer("nxdomain"))
+
+    spf, tree, count = sa.walk_spf(domain, txt)
+    fields: dict[str, object] = {
+        "spf": spf,
+        "spf_tree": tree,
+        "spf_count": count,
+        "dkim": {},
+        "dmarc": Answer("nxdomain"),
+        "dmarc_domain": domain,
+        "mx": Answer("ok", ("10 mx.example",)),
+    }
+    fields.update(extra)
+    return Lookups(**fields)  # type: ignore[arg-type]
+
+
+def test_given_an_include_that_cannot_be_read_then_not_a_verdict_of_not_authorized():
+    box = _mailbox(Provider.GMAIL, "me@corp.example")
+    records = {"corp.example": Answer("ok", ("v=spf1 include:_spf.corp.example ~all",))}
+    records["_spf.corp.example"] = Answer("servfail")
+    view = sa.evaluate(box, _found(records, "corp.example"))
+    assert view["spf"]["status"] == "dns_error"
+    assert "spf_provider_missing" not in {a["code"] for a in view["advice"]}
+    # Readable and without Google: not authorised
+    records["_spf.corp.example"] = Answer("ok", ("v=spf1 ip4:192.0.2.1 ~all",))
+    assert sa.evaluate(box, _found(records, "corp.example"))["spf"]["status"] == "not_authorized"
+
+
+def test_given_a_consumer_address_then_the_advice_says_the_domain_is_not_yours():
+    box = _mailbox(Provider.GMAIL, "someone@gmail.com")
+    records = {
+        "gmail.com": Answer("ok", ("v=spf1 redirect=_spf.google.com",)),
+        "_spf.google.com": Answer("ok", ("v=spf1 ip4:35.190.247.0/24 ~all",)),
+    }
+    view = sa.evaluate(box, _found(records, "gmail.com"))
+    assert view["spf"]["status"] == "ok"  # the redirect is followed
+    assert view["advice"][0]["code"] == "consumer_domain"

@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sendrail.domain.models import Mailbox, Provider
-from sendrail.domain.provider_limits import GOOGLE_SMTP_HOSTS, MICROSOFT_SMTP_HOSTS
+from sendrail.domain.provider_limits import (
+    GMAIL_DOMAINS,
+    GOOGLE_SMTP_HOSTS,
+    MICROSOFT_SMTP_HOSTS,
+    OUTLOOK_COM_DOMAINS,
+)
 
 Outcome = Literal["ok", "nxdomain", "nodata", "servfail", "timeout"]
 MAX_SPF_LOOKUPS = 10  # RFC 7208 section 4.6.4
@@ -39,6 +44,7 @@ MICROSOFT_SPF = "spf.protection.outlook.com"
 SES_SPF = "amazonses.com"
 GOOGLE_SELECTORS = ("google",)
 MICROSOFT_SELECTORS = ("selector1", "selector2")
+CONSUMER_DOMAINS = GMAIL_DOMAINS | OUTLOOK_COM_DOMAINS
 COMMON_SELECTORS = ("default", "dkim", "mail", "s1", "s2", "k1")
 
 
@@ -433,7 +439,10 @@ def _spf(mailbox: Mailbox, found: Lookups, advice: list[dict[str, str]]) -> dict
         )
     wanted = _provider_spf(mailbox)
     if wanted is not None:
-        if wanted not in tree.includes:
+        if wanted not in tree.includes and tree.failed:
+            # An include could not be read: the provider may be in it.
+            statuses.append(tree.failed)
+        elif wanted not in tree.includes:
             statuses.append("not_authorized")
             advice.append(
                 _advice("spf_provider_missing", f"Add include:{wanted} to your SPF record.")
@@ -446,8 +455,6 @@ def _spf(mailbox: Mailbox, found: Lookups, advice: list[dict[str, str]]) -> dict
                 "Check that your SPF record authorises your SMTP server's address.",
             )
         )
-    if tree.failed and "not_authorized" in statuses:
-        statuses.append(tree.failed)
     order = (
         "invalid",
         "too_permissive",
@@ -580,12 +587,13 @@ def evaluate(mailbox: Mailbox, found: Lookups) -> dict[str, Any]:
                 key=lambda h: (h["preference"], h["host"]),
             ),
         }
-    adkim = parsed.adkim if parsed else "r"
     aspf = parsed.aspf if parsed else "r"
-    dkim_aligned = dkim["status"] == "ok" and aligned(domain, domain, adkim)
+    # The keys probed are the From domain's own (d= equals it): aligned in either mode.
+    dkim_aligned = dkim["status"] == "ok"
     envelope = _envelope_domain(mailbox)
+    # SPF passes (``unverified``: not shown to fail) for an envelope sender in the domain.
     spf_aligned = (
-        spf["status"] in ("ok", "unverified")
+        spf["status"] in ("ok", "unverified", "too_permissive")
         and envelope is not None
         and aligned(envelope, domain, aspf)
     )
@@ -598,5 +606,14 @@ def evaluate(mailbox: Mailbox, found: Lookups) -> dict[str, Any]:
                 "Mail from this mailbox would fail DMARC: neither an aligned DKIM signature "
                 "nor aligned SPF was found.",
             )
+        )
+    if domain in CONSUMER_DOMAINS:
+        advice.insert(
+            0,
+            _advice(
+                "consumer_domain",
+                f"{domain} belongs to its mail provider, which publishes its SPF, DKIM and "
+                "DMARC: nothing here is yours to change. Bulk mail needs a domain of your own.",
+            ),
         )
     return {"domain": domain, "spf": spf, "dkim": dkim, "dmarc": dmarc, "mx": mx, "advice": advice}
