@@ -155,3 +155,21 @@ def test_given_two_ses_mailboxes_then_together_they_stay_within_the_accounts_quo
         assert second != first
     ses._DAILY.clear()
     ses._RATES.clear()
+
+
+def test_given_an_ses_mailbox_at_the_accounts_quota_then_feeding_feeds_nothing(
+    api: Api, tenant, deps
+):
+    from sendrail.services import feeding
+    from sendrail.services.provider_quotas import SesAccount
+
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given an uncapped SES mailbox that sent all 200 of the account's quota today
+        (mailbox,) = _ses_mailboxes(api, "news@corp.example")
+        seeded = LimitState(buckets={"day": ("2026-11-23", 200)})
+        assert deps.limits.write(mailbox_subject(mailbox), seeded, 0, datetime.now(UTC))
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        running = deps.campaigns.get(tenant["id"], cid)
+        # Then, told the quota, feeding has no room; not told, it would feed as uncapped
+        assert feeding.budget(deps, running, lambda: SesAccount(200, 1.0)) == 0
+        assert feeding.budget(deps, running) == feeding.UNCAPPED_FEED
