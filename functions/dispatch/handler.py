@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -16,6 +16,7 @@ from sendrail.observability import (
     thread_trace_context,
     tracer,
 )
+from sendrail.providers.base import ProviderConfig
 from sendrail.services import webhooks
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import (
@@ -26,6 +27,7 @@ from sendrail.services.dispatch import (
     activity,
 )
 from sendrail.services.personalise import personaliser
+from sendrail.services.provider_quotas import SesAccount
 from sendrail.storage import tables
 from sendrail.storage.system import SystemRepo
 from sendrail.wiring import build_deps, provider_config
@@ -50,14 +52,23 @@ def system() -> SystemRepo:
     return SystemRepo()
 
 
+def ses_account(config: ProviderConfig) -> SesAccount:
+    """The SES account's quota (cached an hour by the provider module)."""
+    from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox sends
+
+    return SesAccount(*ses.account(config))
+
+
 def options() -> DispatchOptions:
     s = settings()
+    config = provider_config(s)
     return DispatchOptions(
         lease_seconds=s.lease_seconds,
         receive_wait_seconds=s.receive_wait_seconds,
         stop_margin_seconds=s.stop_margin_seconds,
         lanes=s.lanes,
-        provider_config=provider_config(s),
+        provider_config=config,
+        ses_account=partial(ses_account, config),
     )
 
 

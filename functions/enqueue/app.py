@@ -19,6 +19,7 @@ from functions.enqueue.routes import (
     oauth,
     queue,
     replies,
+    sender_auth,
     settings,
     suppressions,
     system,
@@ -43,6 +44,7 @@ for module in (
     analytics,
     replies,
     warmup,
+    sender_auth,
     users,
     webhooks,
 ):

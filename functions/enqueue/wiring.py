@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from sendrail.providers.base import ProviderConfig
+from sendrail.providers.dns_lookup import DnsConfig
 from sendrail.services import auth
 from sendrail.services.deps import Deps
 from sendrail.wiring import build_deps, provider_config, secret_value
@@ -36,6 +37,11 @@ def ses_quota() -> int | None:
     from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
 
     return ses.daily_quota(providers())
+
+
+def dns_config() -> DnsConfig:
+    s = settings()
+    return DnsConfig(s.dns_nameserver, s.dns_port, s.dns_timeout, s.dns_budget)
 
 
 def reset() -> None:
