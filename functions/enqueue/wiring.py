@@ -8,6 +8,7 @@ from sendrail.providers.base import ProviderConfig
 from sendrail.providers.dns_lookup import DnsConfig
 from sendrail.services import auth
 from sendrail.services.deps import Deps
+from sendrail.services.provider_quotas import SesAccount
 from sendrail.wiring import build_deps, provider_config, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
@@ -37,6 +38,14 @@ def ses_quota() -> int | None:
     from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
 
     return ses.daily_quota(providers())
+
+
+def ses_account() -> SesAccount:
+    """The SES account's quota and rate (``GetSendQuota``; cached by the provider module):
+    what dispatch applies to SES mailboxes, and so what ``effective_limits`` shows."""
+    from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
+
+    return SesAccount(*ses.account(providers()))
 
 
 def dns_config() -> DnsConfig:

@@ -16,7 +16,7 @@ from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MailboxView, Page, page, respond
-from functions.enqueue.wiring import deps, providers, ses_quota
+from functions.enqueue.wiring import deps, providers, ses_account, ses_quota
 
 router = APIGatewayRouter()
 
@@ -51,8 +51,8 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
 
 
 def _view(m: Mailbox, authorize_url: str | None = None) -> MailboxView:
-    ses_daily = ses_quota() if m.provider is Provider.SES else None
-    return MailboxView.of(m, authorize_url=authorize_url, ses_daily=ses_daily)
+    ses = ses_account() if m.provider is Provider.SES else None
+    return MailboxView.of(m, authorize_url=authorize_url, ses=ses)
 
 
 def _configured(provider: Provider) -> None:

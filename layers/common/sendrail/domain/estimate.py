@@ -4,11 +4,17 @@ limit, window and warm-up ramp, until the remaining recipients are placed.
 Pure: the caller passes the current limit states; nothing is written. Recipient-domain
 throttles are not simulated (the mix of domains of the unsent recipients is not known
 without reading them); everything else is: mailbox daily (warm-up included), hourly and
-sliding limits, the tenant's caps and batches, and the windows."""
+sliding limits, limits shared by several mailboxes (an SES account's quota), the tenant's
+caps and batches, and the windows.
+
+Steps where nothing can be placed are skipped to the first step at which something may
+be (still on the grid of ``step``), so a campaign held by a small daily quota for a year
+or more costs a few steps a day."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -17,7 +23,7 @@ from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.windows import Window, all_open, next_open_all, zone
 
 STEP = timedelta(minutes=15)
-HORIZON = timedelta(days=400)
+HORIZON = timedelta(days=731)
 
 
 @dataclass
@@ -25,6 +31,15 @@ class SimulatedSender:
     """One mailbox: its rules may change with the day (warm-up)."""
 
     rules_at: Callable[[datetime], Rules]
+    state: LimitState = field(default_factory=LimitState)
+    shared: tuple[str, ...] = ()  # keys of the shared limits it counts against too
+
+
+@dataclass
+class SimulatedShared:
+    """A limit several senders count against together (an SES account's quota)."""
+
+    rules: Rules
     state: LimitState = field(default_factory=LimitState)
 
 
@@ -43,11 +58,13 @@ def simulate(
     windows: Sequence[Window] = (),
     tenant_rules: Rules | None = None,
     tenant_state: LimitState | None = None,
+    shared: Mapping[str, SimulatedShared] | None = None,
     report_tz: str = "UTC",
     step: timedelta = STEP,
     horizon: timedelta = HORIZON,
 ) -> Estimate:
     tz = zone(report_tz)
+    pools = dict(shared or {})
     per_day: dict[date, int] = {}
     left = remaining
     tenant = tenant_state or LimitState()
@@ -75,8 +92,15 @@ def simulate(
             take = left - placed if room is None else min(room, left - placed)
             if room_tenant is not None:
                 take = min(take, room_tenant - placed)
+            for key in sender.shared:
+                pool = pools[key]
+                room_shared = limits.available(pool.state, pool.rules, now)
+                if room_shared is not None:
+                    take = min(take, room_shared)
             if take > 0:
                 sender.state = limits.take(sender.state, rules, now, take)
+                for key in sender.shared:
+                    pools[key].state = limits.take(pools[key].state, pools[key].rules, now, take)
                 placed += take
         if placed:
             if tenant_rules:
@@ -87,9 +111,48 @@ def simulate(
             if left <= 0:
                 finished = now
                 break
-        now += step
+            now += step
+            continue
+        now = _next_step(now, step, _earliest(senders, pools, tenant, tenant_rules, now))
     return Estimate(
         remaining=remaining,
         completes_at=finished,
         per_day=sorted(per_day.items()),
     )
+
+
+def _earliest(
+    senders: Sequence[SimulatedSender],
+    pools: Mapping[str, SimulatedShared],
+    tenant: LimitState,
+    tenant_rules: Rules | None,
+    now: datetime,
+) -> datetime:
+    """No sooner than this can anything be placed (nothing could be at ``now``): when the
+    tenant's limits and some sender's own and shared ones all have room. Never past the
+    end of a sender's day, where its rules may change (warm-up)."""
+    ready: list[datetime] = []
+    day_ends: list[datetime] = []
+    for sender in senders:
+        rules = sender.rules_at(now)
+        own = [limits.next_free(sender.state, rules, now)]
+        own += [limits.next_free(pools[k].state, pools[k].rules, now) for k in sender.shared]
+        ready.append(max(own))
+        day = rules.day_rule()
+        if day is not None:
+            day_ends.append(limits.bucket_end(day.period, day.tz, now))
+    earliest = min(ready) if ready else now
+    if tenant_rules is not None:
+        earliest = max(earliest, limits.next_free(tenant, tenant_rules, now))
+    return min(earliest, *day_ends) if day_ends else earliest
+
+
+def _next_step(now: datetime, step: timedelta, earliest: datetime) -> datetime:
+    """The first step of the grid from ``now`` at or after ``earliest`` (the next one at
+    least)."""
+    # ``limits.next_free`` may be a microsecond past the moment a unit frees: a step a
+    # millisecond early is only ever one step without placements more.
+    earliest -= timedelta(milliseconds=1)
+    if earliest <= now + step:
+        return now + step
+    return now + step * math.ceil((earliest - now) / step)

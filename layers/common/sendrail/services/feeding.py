@@ -29,7 +29,6 @@ from sendrail.domain.models import (
     Campaign,
     CampaignStatus,
     Mailbox,
-    Provider,
     Recipient,
     RecipientStatus,
     SendingSettings,
@@ -39,7 +38,7 @@ from sendrail.services import capacity, counters, imports
 from sendrail.services.counters import CampaignCounters, CounterStore
 from sendrail.services.deps import Deps
 from sendrail.services.imports import ImportStore
-from sendrail.services.provider_quotas import SesAccountQuota
+from sendrail.services.provider_quotas import SesAccountQuota, ses_account_of
 from sendrail.storage.queues import Outgoing, band_for
 
 FEED_MIN = 20
@@ -186,20 +185,9 @@ def budget(deps: FeedStore, campaign: Campaign, ses_account: SesAccountQuota | N
     mailboxes = capacity.pool(campaign, deps.mailboxes.all_for_tenant(campaign.tenant_id))
     if not mailboxes:
         return 0
-    ses = (
-        ses_account()
-        if ses_account is not None and any(m.provider is Provider.SES for m in mailboxes)
-        else None
-    )
+    ses = ses_account_of(mailboxes, ses_account)
     subjects = {
-        capacity.mailbox_subject(m.id): capacity.mailbox_rules(
-            m,
-            now,
-            ses.daily if ses and m.provider is Provider.SES else None,
-            0,
-            ses.per_second if ses and m.provider is Provider.SES else None,
-        )
-        for m in mailboxes
+        capacity.mailbox_subject(m.id): capacity.mailbox_rules(m, now, ses) for m in mailboxes
     }
     states = deps.limits.read(subjects)
     room = 0

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sendrail.domain import provider_limits
 from sendrail.domain.models import Mailbox, Provider
+from sendrail.domain.provider_limits import SesAccount
 from sendrail.errors import ValidationFailed
 
 # Reads the SES account's daily quota (``providers.ses.daily_quota`` with the function's
@@ -16,18 +16,11 @@ from sendrail.errors import ValidationFailed
 SesQuota = Callable[[], int | None]
 
 
-@dataclass(frozen=True)
-class SesAccount:
-    """The SES account's quota in the sending region (``GetSendQuota``), None where SES
-    could not tell: ``Max24HourSend`` (-1: unlimited) and ``MaxSendRate`` (a second)."""
-
-    daily: int | None
-    per_second: float | None
-
-
 # Reads it (``providers.ses.account`` with the function's provider config, cached there
 # for an hour): dispatch asks once per placement round, never per email.
 SesAccountQuota = Callable[[], SesAccount]
+
+__all__ = ["SesAccount", "SesAccountQuota", "SesQuota"]
 
 
 def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> None:
@@ -51,12 +44,16 @@ def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> No
         )
 
 
-def ses_daily_quota(mailboxes: Iterable[Mailbox], ses_quota: SesQuota | None) -> int | None:
-    """The SES quota, read only when one of ``mailboxes`` is an SES mailbox."""
-    if ses_quota is None or not any(m.provider is Provider.SES for m in mailboxes):
+def ses_account_of(
+    mailboxes: Iterable[Mailbox], ses_account: SesAccountQuota | None
+) -> SesAccount | None:
+    """The SES account's quota, read only when one of ``mailboxes`` is an SES mailbox."""
+    if ses_account is None or not any(m.provider is Provider.SES for m in mailboxes):
         return None
-    return ses_quota()
+    return ses_account()
 
 
-def effective_limits(mailbox: Mailbox, ses_daily: int | None = None) -> dict[str, Any]:
-    return provider_limits.effective(mailbox, ses_daily).as_dict()
+def effective_limits(mailbox: Mailbox, ses: SesAccount | None = None) -> dict[str, Any]:
+    """``effective_limits`` as the API shows it: exactly what dispatch enforces
+    (``provider_limits.effective``)."""
+    return provider_limits.effective(mailbox, ses).as_dict()

@@ -26,6 +26,7 @@ from sendrail.domain import limits
 from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.models import Campaign, Mailbox, Provider
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
+from sendrail.domain.provider_limits import effective
 from sendrail.services import capacity, warmup_plans
 from sendrail.services.capacity import TenantPolicy
 from sendrail.services.dispatch.admission import Admission
@@ -225,20 +226,16 @@ class _Offers:
                 subject = capacity.mailbox_subject(mailbox.id)
                 held = warmup_plans.held_days(self._stats, mailbox, self._now.date())
                 ses = self._ses_account() if mailbox.provider is Provider.SES else None
+                found = effective(mailbox, ses)  # what the API shows as effective_limits
                 self.rules[subject] = capacity.mailbox_rules(
-                    mailbox,
-                    self._now,
-                    ses.daily if ses else None,
-                    held,
-                    ses.per_second if ses else None,
+                    mailbox, self._now, ses, held, limits=found
                 )
                 extra = []
-                account = capacity.ses_account_rules(ses.daily, ses.per_second) if ses else None
-                if account:
-                    region = self._options.provider_config.ses_region
-                    self.rules[capacity.ses_account_subject(region)] = account
-                    extra.append(capacity.ses_account_subject(region))
-                for s, rule in policy.sender_subjects(mailbox.domain):
+                region = self._options.provider_config.ses_region
+                for s, rule in [
+                    *capacity.shared_subjects(found, region),
+                    *policy.sender_subjects(mailbox.domain),
+                ]:
                     self.rules[s] = rule
                     extra.append(s)
                 self._by_mailbox[mailbox.id] = MailboxOption(
