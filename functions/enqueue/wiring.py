@@ -33,13 +33,6 @@ def providers() -> ProviderConfig:
     return provider_config(settings())
 
 
-def ses_quota() -> int | None:
-    """The SES account's daily quota (``Max24HourSend``; cached by the provider module)."""
-    from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
-
-    return ses.daily_quota(providers())
-
-
 def ses_account() -> SesAccount:
     """The SES account's quota and rate (``GetSendQuota``; cached by the provider module):
     what dispatch applies to SES mailboxes, and so what ``effective_limits`` shows."""

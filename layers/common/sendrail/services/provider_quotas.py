@@ -11,23 +11,19 @@ from sendrail.domain.models import Mailbox, Provider
 from sendrail.domain.provider_limits import SesAccount
 from sendrail.errors import ValidationFailed
 
-# Reads the SES account's daily quota (``providers.ses.daily_quota`` with the function's
-# provider config); None when there is no SES account to ask.
-SesQuota = Callable[[], int | None]
-
-
-# Reads it (``providers.ses.account`` with the function's provider config, cached there
-# for an hour): dispatch asks once per placement round, never per email.
+# Reads the SES account's quota (``providers.ses.account`` with the function's provider
+# config, cached there for an hour): dispatch asks once per placement round, never per
+# email; the API when it shows or checks an SES mailbox.
 SesAccountQuota = Callable[[], SesAccount]
 
-__all__ = ["SesAccount", "SesAccountQuota", "SesQuota"]
+__all__ = ["SesAccount", "SesAccountQuota"]
 
 
-def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> None:
+def check_daily_limit(mailbox: Mailbox, ses_account: SesAccountQuota | None = None) -> None:
     """Raise :class:`ValidationFailed` naming the ceiling when the mailbox's own
     ``daily_limit`` is above its provider's."""
-    quota = ses_quota() if ses_quota and mailbox.provider is Provider.SES else None
-    found = provider_limits.ceiling(mailbox, quota)
+    ses = ses_account_of([mailbox], ses_account)
+    found = provider_limits.effective(mailbox, ses).ceiling
     reason = provider_limits.over_ceiling(mailbox.daily_limit, found)
     if reason is not None and found is not None:
         raise ValidationFailed(
