@@ -244,6 +244,7 @@ def start(campaign_id: str, body: StartOptions | None = None) -> Response[StartR
         "remaining": found.remaining,
         "completes_at": found.completes_at,
         "per_day": [{"date": d.isoformat(), "count": n} for d, n in found.per_day],
+        "extrapolated_from": found.extrapolated_from,
     }
     return respond(
         202,

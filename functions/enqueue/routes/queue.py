@@ -128,6 +128,12 @@ class EstimateView(BaseModel):
     remaining: int
     completes_at: datetime | None
     per_day: list[DayCount]
+    extrapolated_from: date | None = Field(
+        default=None,
+        description="the days from this one on are placed at the pace of the last simulated "
+        "week (the simulation stops after 400 days or a bounded amount of work); null: "
+        "every day was simulated",
+    )
 
 
 @router.get("/api/queue/stats", summary="Queue totals, by priority", tags=["queue"])
@@ -179,4 +185,5 @@ def estimate(campaign_id: str) -> EstimateView:
         remaining=found.remaining,
         completes_at=found.completes_at,
         per_day=[DayCount(date=d, count=n) for d, n in found.per_day],
+        extrapolated_from=found.extrapolated_from,
     )
