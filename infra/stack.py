@@ -152,7 +152,13 @@ class SendrailStack(Stack):
             self,
             "SesFeedbackTopic",
             value=self.feedback.topic_arn,
-            description="point SES identities' Bounce and Complaint notifications here",
+            description="SES bounces and complaints: SesConfigurationSet publishes to it",
+        )
+        CfnOutput(
+            self,
+            "SesConfigurationSet",
+            value=self.feedback_events.name,
+            description="named on every SES send: bounces and complaints to SesFeedbackTopic",
         )
         CfnOutput(
             self,

@@ -125,6 +125,7 @@ def test_given_the_stack_then_bounces_and_complaints_of_ses_sends_reach_the_feed
     assert dispatch["Properties"]["Handler"].startswith("functions.dispatch")
     variables = dispatch["Properties"]["Environment"]["Variables"]
     assert variables["SENDRAIL_SES_CONFIGURATION_SET"] == {"Ref": config_set}
+    template.has_output("SesConfigurationSet", {"Value": {"Ref": config_set}})
 
 
 def test_domains_from_context_are_cleaned_and_checked():
