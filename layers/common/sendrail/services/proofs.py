@@ -258,9 +258,9 @@ def send_proofs(
     except (SendError, OSError, ValueError) as exc:  # what dispatch classifies, or not
         release(deps.limits, deps.clock, [u for p in units[tried:] for u in p], taken_at)
         reason = exc.reason if isinstance(exc, SendError) else type(exc).__name__
-        message = exc.message if isinstance(exc, SendError) else str(exc)[:300]
+        said = exc.message if isinstance(exc, SendError) else str(exc)[:300]
         raise ProofNotSent(
-            f"mailbox {mailbox.id} did not send the proof to {addresses[sent]}: {message}",
+            f"mailbox {mailbox.id} did not send the proof to {addresses[sent]}: {said}",
             details=[{"sent": addresses[:sent], "failed": addresses[sent], "reason": reason}],
         ) from None
     finally:
