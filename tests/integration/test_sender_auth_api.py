@@ -62,8 +62,8 @@ def dns(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Iterator[DnsServer]:
     server = DnsServer(ZONE, servfail=["broken.test"], silent=["slow.test"]).start()
     monkeypatch.setenv("SENDRAIL_DNS_NAMESERVER", "127.0.0.1")
     monkeypatch.setenv("SENDRAIL_DNS_PORT", str(server.port))
-    monkeypatch.setenv("SENDRAIL_DNS_TIMEOUT", "0.3")
-    monkeypatch.setenv("SENDRAIL_DNS_BUDGET", "1.5")
+    monkeypatch.setenv("SENDRAIL_DNS_TIMEOUT", "1.5")
+    monkeypatch.setenv("SENDRAIL_DNS_BUDGET", "4")
     wiring.settings.cache_clear()
     yield server
     server.stop()
