@@ -245,3 +245,24 @@ def test_given_100k_on_a_200_a_day_ses_account_then_the_estimate_is_500_days(
         assert len(found.per_day) == 500 and {n for _, n in found.per_day} == {200}
         uncapped = estimates.estimate(deps, big)
         assert uncapped.completes_at == datetime.now(UTC)
+
+
+def test_given_an_ses_account_at_its_quota_then_feeding_feeds_none_of_its_mailboxes(
+    api: Api, tenant, deps
+):
+    from sendrail.services import feeding
+    from sendrail.services.provider_quotas import SesAccount
+
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given two SES mailboxes that sent nothing today, of an account that sent its 200
+        _ses_mailboxes(api, "a@corp.example", "b@corp.example")
+        seeded = LimitState(buckets={"day": ("2026-11-23", 200)})
+        written = deps.limits.write(ses_account_subject("us-east-1"), seeded, 0, datetime.now(UTC))
+        assert written is not None
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        running = deps.campaigns.get(tenant["id"], cid)
+        # Then feeding has no room: the account's quota is shared, as dispatch applies it
+        quota = lambda: SesAccount(200, 1.0)  # noqa: E731
+        assert feeding.budget(deps, running, quota, "us-east-1") == 0
+        # While another region's account (not at its quota) leaves both mailboxes room
+        assert feeding.budget(deps, running, quota, "eu-west-1") > 0
