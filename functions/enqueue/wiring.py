@@ -8,6 +8,7 @@ from sendrail.providers.base import ProviderConfig
 from sendrail.providers.dns_lookup import DnsConfig
 from sendrail.services import auth
 from sendrail.services.deps import Deps
+from sendrail.services.provider_quotas import SesAccount
 from sendrail.wiring import build_deps, provider_config, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
@@ -32,11 +33,12 @@ def providers() -> ProviderConfig:
     return provider_config(settings())
 
 
-def ses_quota() -> int | None:
-    """The SES account's daily quota (``Max24HourSend``; cached by the provider module)."""
+def ses_account() -> SesAccount:
+    """The SES account's quota and rate (``GetSendQuota``; cached by the provider module):
+    what dispatch applies to SES mailboxes, and so what ``effective_limits`` shows."""
     from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
 
-    return ses.daily_quota(providers())
+    return SesAccount(*ses.account(providers()))
 
 
 def dns_config() -> DnsConfig:

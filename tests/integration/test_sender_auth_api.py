@@ -4,6 +4,7 @@ serving the zone below; never the internet. And the cached DMARC flag in /api/qu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -180,7 +181,11 @@ def test_given_two_spf_records_then_multiple_records(api: Api, tenant, deps, dns
     assert auth(api, box)["spf"]["status"] == "multiple_records"
 
 
-def test_given_servfail_and_silence_then_statuses_not_errors(api: Api, tenant, deps, dns):
+def test_given_servfail_and_silence_then_statuses_not_errors(
+    api: Api, tenant, deps, dns, caplog: pytest.LogCaptureFixture
+):
+    # With INFO logged (a failed lookup is logged at INFO, as it is in AWS)
+    caplog.set_level(logging.INFO, logger="sendrail.dns")
     broken = mailbox(deps, tenant["id"], "me@broken.test", Provider.GMAIL)
     body = auth(api, broken)
     assert body["spf"]["status"] == "dns_error"
@@ -191,6 +196,7 @@ def test_given_servfail_and_silence_then_statuses_not_errors(api: Api, tenant, d
     body = auth(api, slow)
     assert (body["spf"]["status"], body["dkim"]["status"]) == ("timeout", "timeout")
     assert (body["dmarc"]["status"], body["mx"]["status"]) == ("timeout", "timeout")
+    assert any(r.getMessage() == "DNS lookup failed" for r in caplog.records)
 
 
 def test_given_a_check_then_it_is_cached_and_queue_servers_flag_it_without_dns(

@@ -78,7 +78,7 @@ class DnsLookup:
         except dns.exception.Timeout:
             return Answer("timeout")
         except (dns.resolver.NoNameservers, dns.resolver.YXDOMAIN, dns.exception.DNSException):
-            log.info("DNS lookup failed", extra={"name": name, "type": rdtype}, exc_info=True)
+            log.info("DNS lookup failed", extra={"query": name, "type": rdtype}, exc_info=True)
             return Answer("servfail")
         return Answer("ok", tuple(_text(rdtype, r) for r in answer))
 

@@ -27,6 +27,7 @@ from sendrail.domain import limits
 from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.models import Campaign, Mailbox, Provider
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
+from sendrail.domain.provider_limits import effective
 from sendrail.errors import Conflict
 from sendrail.services import capacity, warmup_plans
 from sendrail.services.capacity import TenantPolicy
@@ -188,20 +189,13 @@ def mailbox_option(
     sender-domain throttles; their rules are added to ``rules``."""
     subject = capacity.mailbox_subject(mailbox.id)
     held = warmup_plans.held_days(stats, mailbox, now.date())
-    ses = ses if mailbox.provider is Provider.SES else None
-    rules[subject] = capacity.mailbox_rules(
-        mailbox,
-        now,
-        ses.daily if ses else None,
-        held,
-        ses.per_second if ses else None,
-    )
+    found = effective(mailbox, ses)  # what the API shows as effective_limits
+    rules[subject] = capacity.mailbox_rules(mailbox, now, ses, held, limits=found)
     extra = []
-    account = capacity.ses_account_rules(ses.daily, ses.per_second) if ses else None
-    if account:
-        rules[capacity.ses_account_subject(ses_region)] = account
-        extra.append(capacity.ses_account_subject(ses_region))
-    for s, rule in policy.sender_subjects(mailbox.domain):
+    for s, rule in [
+        *capacity.shared_subjects(found, ses_region),
+        *policy.sender_subjects(mailbox.domain),
+    ]:
         rules[s] = rule
         extra.append(s)
     return MailboxOption(mailbox.id, subject, tuple(extra), room)
