@@ -123,6 +123,7 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     page.locator(".chart svg polyline[data-series=sent]").wait_for(state="attached")
     page.get_by_label("Status").select_option("sent")
     page.get_by_role("cell", name="fay@example.org").wait_for()
+    page.get_by_role("cell", name="gone@example.org").wait_for(state="detached")
     shot(page, "campaign")
 
     page.get_by_role("link", name="← All campaigns").click()
@@ -135,6 +136,7 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     shot(phone, "campaigns_phone")
     phone.goto(f"{stack_http.base}/app/#/campaigns/{cid}")
     progress(phone).wait_for()
+    phone.get_by_role("cell", name="gone@example.org").wait_for()
     shot(phone, "campaign_phone")
 
 
