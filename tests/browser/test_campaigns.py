@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import EMAILS, PHONE
+from tests.browser.conftest import EMAILS, PASSWORD, PHONE
 from tests.conftest import smtp_mailbox
-from tests.e2e.conftest import Http
+from tests.e2e.conftest import OWNER, Http
 
 CSV = (
     "email,first_name\n"
@@ -73,7 +73,25 @@ def test_given_the_login_page_when_signing_in_and_out_then_the_session_follows(
     first.goto(f"{stack_http.base}/app/#/campaigns")
     first.get_by_role("heading", name="Sign in to sendrail").wait_for()  # not signed in yet
     shot(first, "login")
+    # By keyboard alone: the email field has focus, Tab moves on, Enter submits.
+    first.keyboard.type(EMAILS["viewer"])
+    first.keyboard.press("Tab")
+    first.keyboard.type(PASSWORD)
+    first.keyboard.press("Enter")
+    first.get_by_role("heading", name="Campaigns", level=1).wait_for()
+    assert first.evaluate("document.activeElement.id") == "main"  # focus moved to the page
     context.close()
+
+    # An API key signs in too (the stack's owner key), and signs out.
+    by_key = browser.new_context(viewport={"width": 1280, "height": 900})
+    keyed = by_key.new_page()
+    keyed.goto(f"{stack_http.base}/app/")
+    keyed.get_by_label("API key").fill(OWNER)
+    keyed.get_by_role("button", name="Sign in with key").click()
+    keyed.get_by_text("API key · owner").wait_for()
+    keyed.get_by_role("button", name="Sign out").click()
+    keyed.get_by_role("heading", name="Sign in to sendrail").wait_for()
+    by_key.close()
 
     page = page_as("owner")
     assert page.get_by_text(f"{EMAILS['owner']} · owner").is_visible()
@@ -90,7 +108,7 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     status, body, _ = stack_http.post("/api/suppressions", {"email": "gone@example.org"})
     assert status in (200, 201), body
     page = page_as("sender")
-    shot(page, "campaigns_empty")
+    shot(page, "campaigns_before")
     cid = create_draft(page, "Weekly news", mailbox["email"])
 
     upload_csv(page)
