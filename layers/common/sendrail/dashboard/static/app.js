@@ -124,5 +124,10 @@ async function render() {
 }
 
 window.addEventListener("hashchange", render);
+window.addEventListener("sendrail:signed-out", () => {
+  if (!user) return;
+  setSignedIn(null);
+  navigate("#/login");
+});
 await whoAmI();
 await render();
