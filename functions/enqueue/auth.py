@@ -6,7 +6,6 @@ carry ``X-CSRF-Token`` (see :mod:`sendrail.services.browser_sessions`)."""
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol
 
 from sendrail.domain.models import Role
@@ -31,13 +30,13 @@ def session_cookie(app: HasEvent) -> str | None:
     raw = header(app, "cookie")
     if not raw or header(app, "authorization"):
         return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw)
-    except CookieError:
-        return None
-    morsel = jar.get(browser_sessions.COOKIE)
-    return morsel.value if morsel is not None and morsel.value else None
+    # By hand, not http.cookies: SimpleCookie gives up on the whole header at the first
+    # cookie it dislikes (another site's JSON value), and ours would vanish with it.
+    for pair in raw.split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name == browser_sessions.COOKIE and value:
+            return value.strip('"')
+    return None
 
 
 def need(app: HasEvent, roles: frozenset[Role]) -> Principal:

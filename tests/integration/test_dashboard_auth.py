@@ -30,7 +30,8 @@ def cookie_value(reply: Reply) -> str:
 
 
 def as_browser(cookie: str, csrf: str | None = None) -> dict[str, str]:
-    headers = {"Cookie": f"other=1; sendrail_session={cookie}"}
+    # Another cookie of the site, with a value http.cookies would refuse, comes first.
+    headers = {"Cookie": f'prefs={{"a":1}}; other=1; sendrail_session={cookie}'}
     if csrf is not None:
         headers["X-CSRF-Token"] = csrf
     return headers
