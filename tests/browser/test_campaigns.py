@@ -38,10 +38,12 @@ def progress(page: Any) -> Any:
     return page.get_by_role("progressbar", name="Sent of total")
 
 
-def create_draft(page: Any, name: str, mailbox_email: str) -> str:
+def create_draft(page: Any, name: str, mailbox_email: str, shot: Any = None) -> str:
     """Through the new-campaign form; returns the draft's id (from the editor's address)."""
     page.get_by_role("link", name="New campaign").click()
     page.get_by_role("heading", name="New campaign").wait_for()
+    if shot is not None:
+        shot(page, "campaign_create")
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Subject", exact=True).fill("Hello {{ first_name }}")
     page.get_by_label("HTML", exact=True).fill(HTML)
@@ -114,7 +116,7 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     assert status in (200, 201), body
     page = page_as("sender")
     shot(page, "campaigns_before")
-    cid = create_draft(page, "Weekly news", mailbox["email"])
+    cid = create_draft(page, "Weekly news", mailbox["email"], shot)
 
     upload_csv(page)
     assert count(page, "added") == "6"
@@ -228,6 +230,11 @@ def test_given_a_draft_then_the_preview_renders_it_and_a_test_reaches_my_inbox(
     page.get_by_label("HTML", exact=True).fill("<h1>Hey {{ first_name }}!</h1><p>Edited.</p>")
     frame.get_by_role("heading", name="Hey Ann!").wait_for()
     shot(page, "campaign_preview")
+    phone = page_as("sender", viewport=PHONE)
+    phone.goto(f"{stack_http.base}/app/#/campaigns/{cid}/edit")
+    phone.frame_locator("iframe.preview").get_by_role("heading", name="Hey Ann!").wait_for()
+    phone.locator("iframe.preview").scroll_into_view_if_needed()
+    shot(phone, "campaign_edit_phone")
 
     assert page.get_by_label("To (up to 5, comma separated)").input_value() == EMAILS["sender"]
     page.get_by_label("Through mailbox").select_option(mailbox["id"])

@@ -72,7 +72,7 @@ function editor(mode) {
     field("Name", name),
     field("Subject", subject, "Merge tags such as {{ first_name }} work here too."),
     field("From name", fromName),
-    field("HTML", html, "The preview on the right shows it as a recipient will get it."),
+    field("HTML", html, "The preview shows it as a recipient will get it, rendered by the server."),
     h("fieldset", {},
       h("legend", {}, "Mailbox pool"),
       mailboxes.length
