@@ -61,7 +61,7 @@ def test_given_a_draft_then_preview_and_test_send_work_over_http(proofs_stack: S
     assert sent["subject"] == "[Test] News for Ann"
     proofs = api.get("/_local/outbox?to=me@acme.example", token="")[1]["items"]
     assert [m["subject"] for m in proofs] == ["[Test] News for Ann"]
-    assert proofs[0]["mailbox_id"] is None or proofs[0]["mailbox_id"] == mailbox["id"]
+    assert proofs[0]["from"] == "news@example.com"  # through the campaign's mailbox
     servers = {s["id"]: s for s in api.get("/api/queue/servers")[1]["items"]}
     assert servers[mailbox["id"]]["daily_used"] == 1
     assert api.get(f"/api/campaigns/{cid}/stats")[1]["sent"] == 0

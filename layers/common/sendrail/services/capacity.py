@@ -24,18 +24,23 @@ from sendrail.domain.provider_limits import effective
 from sendrail.domain.warmup import ramp_limit
 from sendrail.domain.windows import Window, zone
 
+# The ``limits`` table's sending subjects start with these (the API's request counters,
+# ``api#``, do not): the infrastructure lets the API write these for proofs.
+MAILBOX, TENANT, RECIPIENT_DOMAIN, SENDER_DOMAIN = "mbx#", "ten#", "rdom#", "sdom#"
+SUBJECT_PREFIXES = (MAILBOX, TENANT, RECIPIENT_DOMAIN, SENDER_DOMAIN)
+
 
 def mailbox_subject(mailbox_id: str) -> str:
-    return f"mbx#{mailbox_id}"
+    return f"{MAILBOX}{mailbox_id}"
 
 
 def tenant_subject(tenant_id: str) -> str:
-    return f"ten#{tenant_id}"
+    return f"{TENANT}{tenant_id}"
 
 
 def throttle_subject(tenant_id: str, throttle: DomainThrottle) -> str:
-    prefix = "rdom" if throttle.scope is ThrottleScope.RECIPIENT else "sdom"
-    return f"{prefix}#{tenant_id}#{throttle.name.lower()}"
+    prefix = RECIPIENT_DOMAIN if throttle.scope is ThrottleScope.RECIPIENT else SENDER_DOMAIN
+    return f"{prefix}{tenant_id}#{throttle.name.lower()}"
 
 
 def mailbox_rules(

@@ -255,11 +255,13 @@ def send_proofs(
             tried += 1  # units taken for a send that fails still count: the provider saw it
             sender.send(message)
             sent += 1
-    except SendError as exc:
+    except (SendError, OSError, ValueError) as exc:  # what dispatch classifies, or not
         release(deps.limits, deps.clock, [u for p in units[tried:] for u in p], taken_at)
+        reason = exc.reason if isinstance(exc, SendError) else type(exc).__name__
+        said = exc.message if isinstance(exc, SendError) else str(exc)[:300]
         raise ProofNotSent(
-            f"mailbox {mailbox.id} did not send the proof to {addresses[sent]}: {exc.message}",
-            details=[{"sent": addresses[:sent], "failed": addresses[sent], "reason": exc.reason}],
+            f"mailbox {mailbox.id} did not send the proof to {addresses[sent]}: {said}",
+            details=[{"sent": addresses[:sent], "failed": addresses[sent], "reason": reason}],
         ) from None
     finally:
         if sent:
