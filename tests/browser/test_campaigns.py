@@ -247,3 +247,38 @@ def test_given_a_draft_then_the_preview_renders_it_and_a_test_reaches_my_inbox(
     assert "Hey Ann!" in proof["html"]
     stats = stack_http.get(f"/api/campaigns/{cid}/stats")[1]
     assert stats["sent"] == 0  # a proof is not in the campaign's stats
+
+
+def test_given_markup_in_data_and_a_failed_check_then_text_only_and_an_owner_may_force(
+    stack_http, mailbox, page_as, shot
+):
+    # A name full of markup, and a body whose javascript: link fails the content check.
+    name = '<img src=x onerror="window.pwned=1">Launch</b>'
+    status, draft, _ = stack_http.post(
+        "/api/campaigns",
+        {
+            "name": name,
+            "subject": "s",
+            "html": '<p>Hi <a href="javascript:alert(1)">here</a></p>',
+            "mailbox_ids": [mailbox["id"]],
+        },
+    )
+    assert status == 201, draft
+    stack_http.post(
+        f"/api/campaigns/{draft['id']}/recipients", {"recipients": [{"email": "f@example.org"}]}
+    )
+    page = page_as("owner")
+    row = page.get_by_role("row", name=re.compile("Launch"))
+    assert row.get_by_role("link").inner_text() == name  # shown as text
+    page.goto(f"{page.url.split('#')[0]}#/campaigns/{draft['id']}/edit")
+    page.get_by_role("heading", name=f"Edit: {name}").wait_for()
+    assert page.locator("main img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    page.frame_locator("iframe.preview").get_by_text("here").wait_for()  # inert: no scripts
+    page.get_by_role("button", name="Start campaign").click()
+    page.get_by_role("alert").filter(has_text="content").first.wait_for()
+    shot(page, "campaign_check_failed")
+    page.get_by_role("button", name="Start anyway (owner)").click()
+    page.wait_for_url(re.compile(f"#/campaigns/{draft['id']}$"))
+    assert stack_http.get(f"/api/campaigns/{draft['id']}")[1]["status"] == "running"
+    stack_http.post(f"/api/campaigns/{draft['id']}/cancel")

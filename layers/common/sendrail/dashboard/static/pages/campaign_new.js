@@ -201,17 +201,34 @@ function editor(mode) {
 
     // --- start ------------------------------------------------------------------------
     const startButton = h("button", { type: "button" }, campaign.status === "paused" ? "Resume" : "Start campaign");
-    startButton.addEventListener("click", () => busy(startButton, messages, async () => {
+    const startArea = h("div", { class: "row" });
+    async function start(body) {
       const action = campaign.status === "paused" ? "resume" : "start";
-      await ctx.api("POST", `${base()}/${action}`, action === "start" ? {} : undefined);
+      await ctx.api("POST", `${base()}/${action}`, action === "start" ? body : undefined);
       ctx.navigate(`#/campaigns/${encodeURIComponent(campaign.id)}`);
-    }));
+    }
+    startButton.addEventListener("click", async () => {
+      startButton.disabled = true;
+      try {
+        await start({});
+      } catch (error) {
+        notice(messages, errorText(error), "error");
+        // The content check refused: an owner may send it anyway, knowingly.
+        if (error.code === "content_check_failed" && ctx.can("owner")) {
+          const force = h("button", { type: "button", class: "danger" }, "Start anyway (owner)");
+          force.addEventListener("click", () => busy(force, messages, () => start({ force: true })));
+          startArea.replaceChildren(force);
+        }
+      } finally {
+        startButton.disabled = false;
+      }
+    });
 
     root.append(
       h("p", {}, h("a", { href: `#/campaigns/${encodeURIComponent(campaign.id)}` }, "← Campaign overview")),
       h("h1", {}, `Edit: ${campaign.name}`), messages,
       h("div", { class: "editor" }, h("div", {}, details, recipients), h("div", {}, preview, check, test)),
-      h("div", { class: "row card" }, startButton,
+      h("div", { class: "row card" }, startButton, startArea,
         h("span", { class: "hint" }, "Start runs the content check first and refuses on errors.")),
     );
     await refreshPreview();
