@@ -60,6 +60,14 @@ def _cookie(value: str, max_age: int) -> Cookie:
 @router.post(
     "/api/auth/session",
     summary="Sign in from a browser: sets the session cookie, returns the CSRF token",
+    description=(
+        "For the dashboard at `/app/`. Send `{email, password}` or `{api_key}`. The answer "
+        "sets `sendrail_session` (`HttpOnly; SameSite=Lax; Path=/`, `Secure` when deployed) "
+        "and holds `csrf_token`: every request that changes something and is signed in by "
+        "the cookie must send it as `X-CSRF-Token` (else `403 csrf_failed`). An API key is "
+        "never put in the cookie: it holds a signed reference to the key, for 12 hours. "
+        "Bearer callers never need the token."
+    ),
     tags=["auth"],
 )
 def sign_in(body: SignIn) -> Response[SignedIn]:
@@ -95,6 +103,7 @@ def _view(principal: Principal, cookie: str, expires: int) -> SignedIn:
 @router.delete(
     "/api/auth/session",
     summary="Sign out from a browser: ends the session and clears the cookie",
+    description="Needs `X-CSRF-Token` like every cookie write; the session ends at once.",
     tags=["auth"],
     responses={204: {"description": "signed out"}},
 )
