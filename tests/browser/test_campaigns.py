@@ -5,8 +5,10 @@ start anything (no button, and the API refuses the viewer's own cookie)."""
 from __future__ import annotations
 
 import re
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,7 +28,28 @@ CSV = (
     "ann@example.org,Ann again\n"
     "gone@example.org,Gone\n"
 )
-HTML = "<h1>Hi {{ first_name }}</h1><p>News of the week.</p>"
+HTML = '<h1>Hi {{ first_name }}</h1><p>News of <a href="https://example.com/news">the week</a>.</p>'
+
+
+HUMAN = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def track(http: Http, kind: str, to: str) -> int:
+    """A person opens (or clicks in) the message the sink received for ``to``: fetched
+    with a person's browser agent and without following the click's redirect."""
+    status, outbox, _ = http.get(f"/_local/outbox?to={to}", token="")
+    assert status == 200 and outbox["items"], outbox
+    found = re.search(rf"/track/{kind}/[A-Za-z0-9._~%-]+", outbox["items"][-1]["html"])
+    assert found, outbox["items"][-1]["html"]
+    parts = urlsplit(http.base)
+    connection = HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", found.group(0), headers={"User-Agent": HUMAN})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
 
 
 def has_route(http: Http, path: str) -> bool:
@@ -82,7 +105,7 @@ def test_given_the_login_page_when_signing_in_and_out_then_the_session_follows(
     first.keyboard.type(PASSWORD)
     first.keyboard.press("Enter")
     first.get_by_role("heading", name="Campaigns", level=1).wait_for()
-    assert first.evaluate("document.activeElement.id") == "main"  # focus moved to the page
+    first.wait_for_function("() => document.activeElement.id === 'main'")  # focus moved to the page
     context.close()
 
     # An API key signs in too; once the key is deleted the next request shows the login.
@@ -135,6 +158,9 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
 
     stack_http.advance(90)  # the mailbox sends its three for this hour
     page.wait_for_selector('[role=progressbar][aria-valuenow="3"]')
+    for to in ("ann@example.org", "bo@example.org"):  # two read it, one clicks
+        assert track(stack_http, "open", to) == 200
+    assert track(stack_http, "click", "bo@example.org") == 302
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Resume").wait_for()
     assert page.get_by_text("paused", exact=True).first.is_visible()
@@ -147,6 +173,9 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     page.reload()
     page.get_by_text("completed", exact=True).first.wait_for()
     page.locator(".chart svg polyline[data-series=sent]").wait_for(state="attached")
+    legend = page.locator(".legend")
+    for text in ("Sends: 6", "Opens: 2", "Clicks: 1", "Bounces: 0"):
+        legend.get_by_text(text).wait_for()
     page.get_by_label("Status").select_option("sent")
     page.get_by_role("cell", name="fay@example.org").wait_for()
     page.get_by_role("cell", name="gone@example.org").wait_for(state="detached")

@@ -23,8 +23,8 @@ export function lineChart(labels, series, title) {
   const totals = series.map((s) => `${s.name} ${s.values.reduce((a, b) => a + b, 0)}`).join(", ");
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title}: ${totals}` });
   svg.append(el("title", {}, `${title}: ${totals}`));
-  for (const frac of [0, 0.5, 1]) {
-    const value = Math.round(max * frac);
+  const ticks = max <= 4 ? [...Array(max + 1).keys()] : [0, Math.round(max / 2), max];
+  for (const value of ticks) {
     svg.append(
       el("line", { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), stroke: "#d8dce3" }),
       el("text", { x: pad.left - 6, y: y(value) + 4, "text-anchor": "end", "font-size": 11, fill: "#5b6475" }, String(value)),
