@@ -33,16 +33,8 @@ PASSWORD = "correct horse battery staple"
 EMAILS = {role: f"{role}@acme.example" for role in ("owner", "sender", "viewer")}
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-GROUP = "browser"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every browser test in one xdist group: one stack and one browser for all of them."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.xdist_group(GROUP))
-            item.add_marker(pytest.mark.e2e)
+# Every module of tests/browser: ``pytestmark = MARKS`` (one worker, one stack, one browser).
+MARKS = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture(scope="session")

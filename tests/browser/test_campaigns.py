@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import EMAILS, PASSWORD, PHONE
+from tests.browser.conftest import EMAILS, MARKS, PASSWORD, PHONE
 from tests.conftest import smtp_mailbox
 from tests.e2e.conftest import Http
 
@@ -30,6 +30,8 @@ CSV = (
 )
 HTML = '<h1>Hi {{ first_name }}</h1><p>News of <a href="https://example.com/news">the week</a>.</p>'
 
+
+pytestmark = MARKS
 
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
