@@ -32,6 +32,27 @@ _LISTEN_PORTS = range(20_000, 32_000)
 _PORTS = random.SystemRandom()  # not the test-seeded generator: workers must not agree
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` working: pytest-xdist (3.8) puts an ``xdist_group`` into
+    the node id by setting ``item._nodeid``, which pytest 9 no longer reads (``_id``), so
+    every group was scattered over the workers (each starting its own local stack). Runs
+    after xdist's hook, on the workers only (where ``loadgroup`` is set)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 def free_port() -> int:
     for _ in range(50):
         port = _PORTS.choice(_LISTEN_PORTS)

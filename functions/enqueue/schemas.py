@@ -52,6 +52,13 @@ class Me(BaseModel):
     user: str | None = None
 
 
+class BrowserMe(Me):
+    """``GET /api/me`` for a caller signed in by the dashboard's cookie: with the CSRF
+    token its writes carry (a reloaded page has no other way to learn it)."""
+
+    csrf_token: str
+
+
 class TenantView(BaseModel):
     id: str
     name: str
