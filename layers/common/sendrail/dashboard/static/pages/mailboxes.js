@@ -2,172 +2,153 @@
 // and "connect Gmail/Outlook" through the provider's consent page and back here.
 // Every value goes into the page as text (ui.h), never as HTML.
 
-const RETURN_TO = "/app/#/mailboxes";
+const RETURN_TO = "/app/#/mailboxes"; // the callback sends the browser back here (same origin)
 const PENDING = "sendrail.connecting"; // sessionStorage: the mailbox whose consent is under way
 
-function statusLabel(ui, status) {
-  return ui.h("span", { class: `status status-${status}` }, status.replace("_", " "));
-}
-
 function capacity(ui, server) {
-  if (!server) return ui.h("span", { class: "muted" }, "—");
-  const limit = server.daily_limit || 0;
+  if (!server) return "—";
   const used = server.daily_used || 0;
-  if (!limit) return ui.h("span", {}, `${used} sent today (no daily cap)`);
-  return ui.bar(used, limit, `${used} of ${limit} today`);
+  if (!server.daily_limit) return `${used} sent today (no daily cap)`;
+  return ui.bar(used, server.daily_limit, `Sent today: ${used} of ${server.daily_limit}`);
 }
 
-async function warmupCell(ui, api, mailbox) {
-  if (!mailbox.warmup) return ui.h("span", { class: "muted" }, "off");
+async function warmup(ui, api, mailbox) {
+  if (!mailbox.warmup) return "off";
   try {
     const w = await api("GET", `/api/mailboxes/${encodeURIComponent(mailbox.id)}/warmup`);
-    const next = (w.schedule || []).slice(0, 3).map((d) => `${d.date}: ${d.allowance}`).join(", ");
+    const ahead = (w.schedule || []).slice(1, 4).map((d) => `${d.date.slice(5)}: ${d.allowance}`);
     return ui.h(
-      "span",
-      { title: next ? `next days ${next}` : "" },
-      `${w.today_allowance ?? "—"} today`,
-      w.holding ? ui.h("span", { class: "status status-paused" }, ` holding${w.reason ? `: ${w.reason}` : ""}`) : "",
+      "div",
+      {},
+      ui.h("div", {}, `${w.today_allowance ?? "—"} allowed today`),
+      ahead.length ? ui.h("div", { class: "hint" }, `then ${ahead.join(", ")}`) : null,
+      w.holding ? ui.h("div", {}, ui.badge("holding"), w.reason ? ` ${w.reason}` : "") : null,
     );
-  } catch {
-    return ui.h("span", { class: "muted" }, "—");
+  } catch (error) {
+    return ui.h("span", { class: "muted" }, ui.errorText(error));
   }
 }
 
-function smtpForm(ui, ctx, done) {
-  const f = {
-    email: ui.h("input", { type: "email", name: "email", required: true, autocomplete: "off" }),
-    from_name: ui.h("input", { type: "text", name: "from_name" }),
-    host: ui.h("input", { type: "text", name: "host", required: true }),
-    port: ui.h("input", { type: "number", name: "port", min: 1, max: 65535, value: "587", required: true }),
-    security: ui.h(
-      "select",
-      { name: "security" },
-      ui.h("option", { value: "starttls" }, "STARTTLS"),
-      ui.h("option", { value: "tls" }, "TLS"),
-      ui.h("option", { value: "none" }, "none"),
-    ),
-    username: ui.h("input", { type: "text", name: "username", autocomplete: "off" }),
-    password: ui.h("input", { type: "password", name: "password", autocomplete: "new-password" }),
-    daily_limit: ui.h("input", { type: "number", name: "daily_limit", min: 0, value: "500" }),
-  };
-  const msg = ui.h("div", { class: "form-notice", role: "status" });
-  const form = ui.h(
-    "form",
-    {
-      class: "card form-grid",
-      "aria-label": "Add an SMTP mailbox",
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        const smtp = {
-          host: f.host.value.trim(),
-          port: Number(f.port.value),
-          security: f.security.value,
-        };
-        if (f.username.value) smtp.username = f.username.value;
-        if (f.password.value) smtp.password = f.password.value;
-        const body = { provider: "smtp", email: f.email.value.trim(), smtp, daily_limit: Number(f.daily_limit.value || 0) };
-        if (f.from_name.value.trim()) body.from_name = f.from_name.value.trim();
-        try {
-          const created = await ctx.api("POST", "/api/mailboxes", body);
-          form.reset();
-          done(created.verify_error ? `Added ${created.email}; its check says: ${created.verify_error}` : `Added ${created.email}`);
-        } catch (err) {
-          ui.notice(msg, err.message || "could not add the mailbox", "error");
-        }
-      },
-    },
-    ui.h("h3", {}, "SMTP server"),
-    ui.field("Email address", f.email),
-    ui.field("From name", f.from_name),
-    ui.field("SMTP host", f.host),
-    ui.field("Port", f.port),
-    ui.field("Security", f.security),
-    ui.field("Username", f.username),
-    ui.field("Password", f.password),
-    ui.field("Daily limit (0 = none)", f.daily_limit),
-    ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Add SMTP mailbox")),
-    msg,
-  );
-  return form;
-}
-
-function sesForm(ui, ctx, done) {
-  const email = ui.h("input", { type: "email", name: "ses_email", required: true });
-  const fromName = ui.h("input", { type: "text", name: "ses_from_name" });
-  const daily = ui.h("input", { type: "number", name: "ses_daily_limit", min: 0, value: "0" });
-  const msg = ui.h("div", { class: "form-notice", role: "status" });
-  const form = ui.h(
-    "form",
-    {
-      class: "card form-grid",
-      "aria-label": "Add an Amazon SES identity",
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        const body = { provider: "ses", email: email.value.trim(), daily_limit: Number(daily.value || 0) };
-        if (fromName.value.trim()) body.from_name = fromName.value.trim();
-        try {
-          const created = await ctx.api("POST", "/api/mailboxes", body);
-          form.reset();
-          done(`Added ${created.email}`);
-        } catch (err) {
-          ui.notice(msg, err.message || "could not add the mailbox", "error");
-        }
-      },
-    },
-    ui.h("h3", {}, "Amazon SES"),
-    ui.field("Verified sender address", email),
-    ui.field("From name", fromName),
-    ui.field("Daily limit (0 = the account's quota)", daily),
-    ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Add SES mailbox")),
-    msg,
-  );
-  return form;
-}
-
-async function goToConsent(ctx, mailboxId) {
-  // A consent link whose callback comes back to this page (a same-origin /app/ path).
-  const linked = await ctx.api("POST", `/api/mailboxes/${encodeURIComponent(mailboxId)}/connect`, {
+async function goToConsent(api, mailboxId) {
+  // A fresh consent link whose callback returns to this page, then off to the provider.
+  const linked = await api("POST", `/api/mailboxes/${encodeURIComponent(mailboxId)}/connect`, {
     return_to: RETURN_TO,
   });
   sessionStorage.setItem(PENDING, mailboxId);
   window.location.assign(linked.authorize_url);
 }
 
-function oauthForm(ui, ctx) {
-  const email = ui.h("input", { type: "email", name: "oauth_email", required: true });
+function form(ui, label, fields, submitLabel, onSubmit) {
+  const box = ui.h("div", { role: "status" });
+  const node = ui.h(
+    "form",
+    {
+      class: "card",
+      "aria-label": label,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const submit = node.querySelector("button[type=submit]");
+        box.replaceChildren();
+        await ui.busy(submit, box, () => onSubmit(node));
+      },
+    },
+    ui.h("h3", {}, label),
+    fields,
+    ui.h("button", { type: "submit" }, submitLabel),
+    box,
+  );
+  return node;
+}
+
+function oauthForm(ui, api) {
   const provider = ui.h(
     "select",
     { name: "oauth_provider" },
     ui.h("option", { value: "gmail" }, "Gmail / Google Workspace"),
     ui.h("option", { value: "outlook" }, "Outlook / Microsoft 365"),
   );
-  const msg = ui.h("div", { class: "form-notice", role: "status" });
-  const form = ui.h(
-    "form",
-    {
-      class: "card form-grid",
-      "aria-label": "Connect a Gmail or Outlook mailbox",
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        try {
-          const created = await ctx.api("POST", "/api/mailboxes", {
-            provider: provider.value,
-            email: email.value.trim(),
-          });
-          await goToConsent(ctx, created.id);
-        } catch (err) {
-          ui.notice(msg, err.message || "could not start the connection", "error");
-        }
-      },
+  const email = ui.h("input", { type: "email", name: "oauth_email", required: true, autocomplete: "off" });
+  return form(
+    ui,
+    "Connect Gmail or Outlook",
+    [
+      ui.h("p", { class: "hint" }, "You allow sending at Google or Microsoft, then come back here."),
+      ui.field("Provider", provider),
+      ui.field("Email address", email),
+    ],
+    "Connect",
+    async () => {
+      const created = await api("POST", "/api/mailboxes", { provider: provider.value, email: email.value.trim() });
+      await goToConsent(api, created.id);
     },
-    ui.h("h3", {}, "Gmail or Outlook"),
-    ui.h("p", { class: "muted" }, "You will be sent to the provider to allow sending, then back here."),
-    ui.field("Provider", provider),
-    ui.field("Email address", email),
-    ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Connect")),
-    msg,
   );
-  return form;
+}
+
+function smtpForm(ui, api, added) {
+  const f = {
+    email: ui.h("input", { type: "email", name: "smtp_email", required: true, autocomplete: "off" }),
+    fromName: ui.h("input", { type: "text", name: "smtp_from_name" }),
+    host: ui.h("input", { type: "text", name: "smtp_host", required: true, autocomplete: "off" }),
+    port: ui.h("input", { type: "number", name: "smtp_port", min: 1, max: 65535, value: "587", required: true }),
+    security: ui.h(
+      "select",
+      { name: "smtp_security" },
+      ui.h("option", { value: "starttls" }, "STARTTLS"),
+      ui.h("option", { value: "tls" }, "TLS"),
+      ui.h("option", { value: "none" }, "none (local servers only)"),
+    ),
+    username: ui.h("input", { type: "text", name: "smtp_username", autocomplete: "off" }),
+    password: ui.h("input", { type: "password", name: "smtp_password", autocomplete: "new-password" }),
+    daily: ui.h("input", { type: "number", name: "smtp_daily_limit", min: 0, value: "500" }),
+  };
+  return form(
+    ui,
+    "Add an SMTP server",
+    [
+      ui.field("Email address", f.email),
+      ui.field("From name", f.fromName),
+      ui.field("SMTP host", f.host),
+      ui.field("Port", f.port),
+      ui.field("Security", f.security),
+      ui.field("Username", f.username),
+      ui.field("Password", f.password),
+      ui.field("Daily limit", f.daily, "0: no daily cap"),
+    ],
+    "Add SMTP mailbox",
+    async (node) => {
+      const smtp = { host: f.host.value.trim(), port: Number(f.port.value), security: f.security.value };
+      if (f.username.value) smtp.username = f.username.value;
+      if (f.password.value) smtp.password = f.password.value;
+      const body = { provider: "smtp", email: f.email.value.trim(), smtp, daily_limit: Number(f.daily.value || 0) };
+      if (f.fromName.value.trim()) body.from_name = f.fromName.value.trim();
+      const created = await api("POST", "/api/mailboxes", body);
+      node.reset();
+      await added(created);
+    },
+  );
+}
+
+function sesForm(ui, api, added) {
+  const email = ui.h("input", { type: "email", name: "ses_email", required: true, autocomplete: "off" });
+  const fromName = ui.h("input", { type: "text", name: "ses_from_name" });
+  const daily = ui.h("input", { type: "number", name: "ses_daily_limit", min: 0, value: "0" });
+  return form(
+    ui,
+    "Add an Amazon SES identity",
+    [
+      ui.field("Verified sender address", email),
+      ui.field("From name", fromName),
+      ui.field("Daily limit", daily, "0: the account's SES quota"),
+    ],
+    "Add SES mailbox",
+    async (node) => {
+      const body = { provider: "ses", email: email.value.trim(), daily_limit: Number(daily.value || 0) };
+      if (fromName.value.trim()) body.from_name = fromName.value.trim();
+      const created = await api("POST", "/api/mailboxes", body);
+      node.reset();
+      await added(created);
+    },
+  );
 }
 
 export default {
@@ -178,124 +159,105 @@ export default {
   async render(root, ctx) {
     const { ui, api } = ctx;
     const canWrite = ctx.can("owner", "sender");
-    const status = ui.h("div", { class: "page-notice", role: "status", "aria-live": "polite" });
-    const list = ui.h("div", { class: "list" });
-    root.replaceChildren(
-      ui.h("header", { class: "page-head" }, ui.h("h1", {}, "Mailboxes")),
-      status,
-      list,
-    );
+    const box = ui.h("div", { "aria-live": "polite" });
+    const say = (message, kind) => {
+      box.replaceChildren();
+      ui.notice(box, message, kind);
+    };
+    const list = ui.h("section", { "aria-label": "Your mailboxes" });
+    root.append(ui.h("h1", {}, "Mailboxes"), box, list);
 
-    const pending = sessionStorage.getItem(PENDING);
-
-    async function act(label, fn) {
-      try {
-        await fn();
-        ui.notice(status, label, "ok");
-      } catch (err) {
-        ui.notice(status, err.message || "that did not work", "error");
-      }
-      await load();
+    function act(button, message, call) {
+      return ui.busy(button, box, async () => {
+        await call();
+        say(message, "ok");
+        await load();
+      });
     }
 
     function actions(m) {
-      if (!canWrite) return "";
       const id = encodeURIComponent(m.id);
       const buttons = [];
+      const add = (label, kind, onclick) => {
+        const b = ui.h("button", { type: "button", class: kind, "aria-label": `${label} ${m.email}` }, label);
+        b.addEventListener("click", () => onclick(b));
+        buttons.push(b);
+      };
       if (m.status === "active") {
-        buttons.push(
-          ui.h("button", { type: "button", onclick: () => act(`Paused ${m.email}`, () => api("POST", `/api/mailboxes/${id}/pause`)) }, "Pause"),
+        add("Pause", "secondary", (b) => act(b, `${m.email} paused`, () => api("POST", `/api/mailboxes/${id}/pause`)));
+      } else if (m.status === "paused") {
+        add("Resume", "", (b) => act(b, `${m.email} resumed`, () => api("POST", `/api/mailboxes/${id}/resume`)));
+      } else if (m.status === "pending_auth" || m.status === "needs_reauth") {
+        add(m.status === "needs_reauth" ? "Reconnect" : "Connect", "", (b) => ui.busy(b, box, () => goToConsent(api, m.id)));
+      }
+      if (m.status === "active" || m.status === "paused") {
+        add("Verify", "secondary", (b) =>
+          ui.busy(b, box, async () => {
+            const r = await api("POST", `/api/mailboxes/${id}/verify`);
+            const failed = r.steps.filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`);
+            say(r.ok ? `${m.email} can send (${r.steps.map((s) => s.step).join(", ")} ok)` : `${m.email} cannot send: ${failed.join("; ")}`, r.ok ? "ok" : "error");
+            await load();
+          }),
         );
       }
-      if (m.status === "paused") {
-        buttons.push(
-          ui.h("button", { type: "button", onclick: () => act(`Resumed ${m.email}`, () => api("POST", `/api/mailboxes/${id}/resume`)) }, "Resume"),
-        );
-      }
-      if (m.status === "pending_auth" || m.status === "needs_reauth") {
-        buttons.push(
-          ui.h("button", { type: "button", onclick: () => goToConsent(ctx, m.id).catch((e) => ui.notice(status, e.message, "error")) }, m.status === "needs_reauth" ? "Reconnect" : "Connect"),
-        );
-      }
-      if (m.status !== "pending_auth") {
-        buttons.push(
-          ui.h(
-            "button",
-            {
-              type: "button",
-              class: "secondary",
-              onclick: async () => {
-                try {
-                  const r = await api("POST", `/api/mailboxes/${id}/verify`);
-                  const failed = r.steps.filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`);
-                  ui.notice(status, r.ok ? `${m.email} can send` : `${m.email} cannot send — ${failed.join("; ")}`, r.ok ? "ok" : "error");
-                } catch (err) {
-                  ui.notice(status, err.message, "error");
-                }
-              },
-            },
-            "Verify",
-          ),
-        );
-      }
-      return ui.h("div", { class: "row-actions", "aria-label": `Actions for ${m.email}` }, ...buttons);
+      return ui.h("div", { class: "row" }, buttons);
     }
 
     async function load() {
-      let mailboxes;
-      let servers = [];
-      try {
-        mailboxes = (await api("GET", "/api/mailboxes?limit=500")).items;
-        servers = (await api("GET", "/api/queue/servers")).items;
-      } catch (err) {
-        ui.notice(status, err.message || "could not load the mailboxes", "error");
-        return;
-      }
-      const byId = new Map(servers.map((s) => [s.id, s]));
-      if (pending) {
-        const m = mailboxes.find((x) => x.id === pending);
-        sessionStorage.removeItem(PENDING);
-        if (m && m.status === "active") ui.notice(status, `${m.email} is connected and can send`, "ok");
-        else if (m) ui.notice(status, `${m.email} is not connected yet (${m.status})`, "error");
-      }
-      const rows = await Promise.all(
-        mailboxes
-          .filter((m) => m.status !== "archived")
-          .map(async (m) => ({
-            mailbox: m,
-            warm: await warmupCell(ui, api, m),
-          })),
-      );
-      if (!rows.length) {
-        list.replaceChildren(ui.h("p", { class: "empty" }, "No mailboxes yet. Add one below to start sending."));
-        return;
-      }
+      const [mailboxes, servers] = await Promise.all([
+        api("GET", "/api/mailboxes?limit=500"),
+        api("GET", "/api/queue/servers"),
+      ]);
+      const byId = new Map(servers.items.map((s) => [s.id, s]));
+      const shown = mailboxes.items.filter((m) => m.status !== "archived");
+      const warm = await Promise.all(shown.map((m) => warmup(ui, api, m)));
+      const rows = shown.map((m, i) => ({ m, warm: warm[i], server: byId.get(m.id) }));
+      const columns = [
+        {
+          label: "Mailbox",
+          value: (r) => ui.h("div", {}, ui.h("strong", {}, r.m.email), ui.h("div", { class: "hint" }, [r.m.provider, r.m.from_name].filter(Boolean).join(" · "))),
+        },
+        {
+          label: "Status",
+          value: (r) =>
+            ui.h(
+              "div",
+              {},
+              ui.badge(r.m.status),
+              r.m.pause_reason ? ui.h("div", { class: "hint" }, r.m.pause_reason) : null,
+              r.m.verify_error ? ui.h("div", { class: "hint" }, `check: ${r.m.verify_error}`) : null,
+            ),
+        },
+        { label: "Used today", value: (r) => capacity(ui, r.server) },
+        { label: "Warm-up", value: (r) => r.warm },
+      ];
+      if (canWrite) columns.push({ label: "Actions", value: (r) => actions(r.m) });
       list.replaceChildren(
-        ui.table(
-          [
-            { label: "Mailbox", cell: (r) => ui.h("span", {}, ui.h("strong", {}, r.mailbox.email), ui.h("br"), ui.h("span", { class: "muted" }, r.mailbox.provider)) },
-            { label: "Status", cell: (r) => ui.h("span", {}, statusLabel(ui, r.mailbox.status), r.mailbox.pause_reason ? ui.h("div", { class: "muted" }, r.mailbox.pause_reason) : "", r.mailbox.verify_error ? ui.h("div", { class: "error-text" }, r.mailbox.verify_error) : "") },
-            { label: "Used today", cell: (r) => capacity(ui, byId.get(r.mailbox.id)) },
-            { label: "Warm-up", cell: (r) => r.warm },
-            ...(canWrite ? [{ label: "Actions", cell: (r) => actions(r.mailbox) }] : []),
-          ],
-          rows,
-        ),
+        rows.length ? ui.table(columns, rows, "Sending mailboxes") : ui.h("p", { class: "muted" }, "No mailboxes yet."),
       );
+      return shown;
     }
 
-    await load();
+    const shown = await load();
+    const pending = sessionStorage.getItem(PENDING);
+    if (pending) {
+      // Back from the provider's consent page.
+      sessionStorage.removeItem(PENDING);
+      const m = shown.find((x) => x.id === pending);
+      if (m && m.status === "active") say(`${m.email} is connected and can send.`, "ok");
+      else if (m) say(`${m.email} is not connected yet (${m.status}).`, "error");
+    }
     if (canWrite) {
-      const refresh = (message) => {
-        ui.notice(status, message, "ok");
-        load();
+      const added = async (created) => {
+        say(created.verify_error ? `${created.email} added; its check says: ${created.verify_error}` : `${created.email} added.`, created.verify_error ? "error" : "ok");
+        await load();
       };
       root.append(
         ui.h(
           "section",
-          { class: "add-forms", "aria-label": "Add a mailbox" },
+          { "aria-label": "Add a mailbox" },
           ui.h("h2", {}, "Add a mailbox"),
-          ui.h("div", { class: "cards" }, oauthForm(ui, ctx), smtpForm(ui, ctx, refresh), sesForm(ui, ctx, refresh)),
+          ui.h("div", { class: "grid two" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
         ),
       );
     }

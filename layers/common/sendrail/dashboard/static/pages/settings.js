@@ -1,11 +1,12 @@
 // Settings: the tenant's send window and caps, domain throttles, and the API rate limit.
 // PUT replaces a whole document, so each form sends back what it read with its changes.
+// A viewer sees the values, read-only, and no save buttons.
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 function numberOrNull(input) {
-  const v = input.value.trim();
-  return v === "" ? null : Number(v);
+  const value = input.value.trim();
+  return value === "" ? null : Number(value);
 }
 
 export default {
@@ -16,185 +17,166 @@ export default {
   async render(root, ctx) {
     const { ui, api } = ctx;
     const canWrite = ctx.can("owner", "sender");
-    const notice = ui.h("div", { class: "page-notice", role: "status", "aria-live": "polite" });
-    root.replaceChildren(ui.h("header", { class: "page-head" }, ui.h("h1", {}, "Settings")), notice);
+    const off = !canWrite;
+    const box = ui.h("div", { "aria-live": "polite" });
+    const say = (message, kind) => {
+      box.replaceChildren();
+      ui.notice(box, message, kind);
+    };
+    root.append(ui.h("h1", {}, "Settings"), box);
+    let [sending, apiSettings] = await Promise.all([api("GET", "/api/settings/sending"), api("GET", "/api/settings/api")]);
 
-    let sending;
-    let apiSettings;
-    try {
-      [sending, apiSettings] = await Promise.all([api("GET", "/api/settings/sending"), api("GET", "/api/settings/api")]);
-    } catch (err) {
-      ui.notice(notice, err.message || "could not load the settings", "error");
-      return;
+    function sendForm(label, fields, submitLabel, onSubmit) {
+      const submit = ui.h("button", { type: "submit" }, submitLabel);
+      return ui.h(
+        "form",
+        {
+          class: "card",
+          "aria-label": label,
+          onsubmit: async (event) => {
+            event.preventDefault();
+            await ui.busy(submit, box, onSubmit);
+          },
+        },
+        ui.h("h2", {}, label),
+        fields,
+        canWrite ? submit : null,
+      );
     }
 
-    // --- sending window and tenant caps -------------------------------------------------
+    // --- the send window and the tenant's caps -------------------------------------------
     const w = sending.window;
-    const useWindow = ui.h("input", { type: "checkbox", name: "use_window", checked: !!w, disabled: !canWrite });
-    const start = ui.h("input", { type: "time", name: "window_start", value: w ? w.start : "09:00", disabled: !canWrite });
-    const end = ui.h("input", { type: "time", name: "window_end", value: w ? w.end : "17:00", disabled: !canWrite });
-    const tz = ui.h("input", { type: "text", name: "window_timezone", value: w ? w.timezone : sending.timezone || "UTC", disabled: !canWrite, autocomplete: "off" });
+    const enabled = ui.h("input", { type: "checkbox", name: "enabled", checked: sending.enabled, disabled: off });
+    const useWindow = ui.h("input", { type: "checkbox", name: "use_window", checked: Boolean(w), disabled: off });
+    const start = ui.h("input", { type: "time", name: "window_start", value: w ? w.start : "09:00", disabled: off });
+    const end = ui.h("input", { type: "time", name: "window_end", value: w ? w.end : "17:00", disabled: off });
+    const tz = ui.h("input", { type: "text", name: "window_timezone", value: w ? w.timezone : sending.timezone || "UTC", disabled: off, autocomplete: "off" });
     const dayBoxes = DAYS.map((d) =>
-      ui.h("input", { type: "checkbox", name: `day_${d}`, id: `day_${d}`, checked: w ? w.days.includes(d) : !["sat", "sun"].includes(d), disabled: !canWrite }),
+      ui.h("input", { type: "checkbox", name: `day_${d}`, checked: w ? w.days.includes(d) : !["sat", "sun"].includes(d), disabled: off }),
     );
     const days = ui.h(
       "fieldset",
-      { class: "days" },
+      { class: "field" },
       ui.h("legend", {}, "Days"),
-      ...DAYS.map((d, i) => ui.h("label", { class: "check", for: `day_${d}` }, dayBoxes[i], ` ${d}`)),
+      ui.h("div", { class: "row" }, DAYS.map((d, i) => ui.h("label", {}, dayBoxes[i], ` ${d}`))),
     );
-    const enabled = ui.h("input", { type: "checkbox", name: "enabled", checked: sending.enabled, disabled: !canWrite });
-    const perHour = ui.h("input", { type: "number", name: "max_per_hour", min: 0, value: sending.max_per_hour ?? "", placeholder: "no cap", disabled: !canWrite });
-    const perDay = ui.h("input", { type: "number", name: "max_per_day", min: 0, value: sending.max_per_day ?? "", placeholder: "no cap", disabled: !canWrite });
-    const sendingForm = ui.h(
-      "form",
-      {
-        class: "card form-grid",
-        "aria-label": "Sending window and caps",
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          const body = {
-            ...sending,
-            enabled: enabled.checked,
-            max_per_hour: numberOrNull(perHour),
-            max_per_day: numberOrNull(perDay),
-            window: useWindow.checked
-              ? { start: start.value, end: end.value, timezone: tz.value.trim() || "UTC", days: DAYS.filter((_, i) => dayBoxes[i].checked) }
-              : null,
-          };
-          try {
-            sending = await api("PUT", "/api/settings/sending", body);
-            ui.notice(notice, "Sending settings saved", "ok");
-          } catch (err) {
-            ui.notice(notice, err.message, "error");
-          }
-        },
+    const perHour = ui.h("input", { type: "number", name: "max_per_hour", min: 0, value: sending.max_per_hour ?? "", placeholder: "no cap", disabled: off });
+    const perDay = ui.h("input", { type: "number", name: "max_per_day", min: 0, value: sending.max_per_day ?? "", placeholder: "no cap", disabled: off });
+    const sendingForm = sendForm(
+      "Sending window and caps",
+      [
+        ui.h("label", {}, enabled, " Sending enabled"),
+        ui.h("label", {}, useWindow, " Only send inside a window"),
+        ui.h("div", { class: "row" }, ui.field("Opens", start), ui.field("Closes", end), ui.field("Time zone", tz, "IANA name, e.g. Europe/Paris")),
+        days,
+        ui.h("div", { class: "row" }, ui.field("Tenant cap per hour", perHour), ui.field("Tenant cap per day", perDay)),
+      ],
+      "Save sending settings",
+      async () => {
+        const body = {
+          ...sending,
+          enabled: enabled.checked,
+          max_per_hour: numberOrNull(perHour),
+          max_per_day: numberOrNull(perDay),
+          window: useWindow.checked
+            ? { start: start.value, end: end.value, timezone: tz.value.trim() || "UTC", days: DAYS.filter((_, i) => dayBoxes[i].checked) }
+            : null,
+        };
+        sending = await api("PUT", "/api/settings/sending", body);
+        say("Sending settings saved.", "ok");
       },
-      ui.h("h2", {}, "Sending"),
-      ui.field("Sending enabled", enabled),
-      ui.field("Only send inside a window", useWindow),
-      ui.field("Window opens", start),
-      ui.field("Window closes", end),
-      ui.field("Time zone (IANA, e.g. Europe/Paris)", tz),
-      days,
-      ui.field("Tenant cap per hour", perHour),
-      ui.field("Tenant cap per day", perDay),
-      canWrite ? ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Save sending settings")) : "",
     );
 
-    // --- API rate limit -------------------------------------------------------------------
-    const rate = ui.h("input", { type: "number", name: "api_rate_limit", min: 1, max: 10000, value: apiSettings.api_rate_limit ?? "", placeholder: "platform default", disabled: !canWrite });
-    const effective = ui.h("p", { class: "muted" });
-    const showEffective = () => {
-      effective.textContent = apiSettings.effective_api_rate_limit ? `In force: ${apiSettings.effective_api_rate_limit} requests per second per key or session.` : "In force: unlimited.";
+    // --- the API rate limit --------------------------------------------------------------
+    const rate = ui.h("input", { type: "number", name: "api_rate_limit", min: 1, max: 10000, value: apiSettings.api_rate_limit ?? "", placeholder: "platform default", disabled: off });
+    const inForce = ui.h("p", { class: "hint" });
+    const showInForce = () => {
+      const n = apiSettings.effective_api_rate_limit;
+      inForce.textContent = n ? `In force: ${n} requests per second per key or session.` : "In force: unlimited.";
     };
-    showEffective();
-    const apiForm = ui.h(
-      "form",
-      {
-        class: "card form-grid",
-        "aria-label": "API rate limit",
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          try {
-            apiSettings = await api("PUT", "/api/settings/api", { api_rate_limit: numberOrNull(rate) });
-            showEffective();
-            ui.notice(notice, "API rate limit saved", "ok");
-          } catch (err) {
-            ui.notice(notice, err.message, "error");
-          }
-        },
+    showInForce();
+    const apiForm = sendForm(
+      "API rate limit",
+      [ui.field("Requests per second per key or session", rate, "Empty: the platform default."), inForce],
+      "Save API limit",
+      async () => {
+        apiSettings = await api("PUT", "/api/settings/api", { api_rate_limit: numberOrNull(rate) });
+        showInForce();
+        say("API rate limit saved.", "ok");
       },
-      ui.h("h2", {}, "API"),
-      ui.field("Requests per second per key (empty: default)", rate),
-      effective,
-      canWrite ? ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Save API limit")) : "",
     );
 
     // --- domain throttles -----------------------------------------------------------------
-    const throttles = ui.h("div", { class: "list" });
+    const throttles = ui.h("div", {});
+    const columns = [
+      { label: "Name", value: (t) => t.name },
+      { label: "Applies to", value: (t) => (t.scope === "sender" ? "mail from" : "mail to") },
+      { label: "Domains", value: (t) => t.domains.join(", ") },
+      { label: "Per minute", class: "num", value: (t) => String(t.max_per_minute ?? "—") },
+      { label: "Per hour", class: "num", value: (t) => String(t.max_per_hour ?? "—") },
+      { label: "Per day", class: "num", value: (t) => String(t.max_per_day ?? "—") },
+    ];
+    if (canWrite) {
+      columns.push({
+        label: "Actions",
+        value: (t) => {
+          const remove = ui.h("button", { type: "button", class: "secondary", "aria-label": `Remove the throttle ${t.name}` }, "Remove");
+          remove.addEventListener("click", () =>
+            ui.busy(remove, box, async () => {
+              await api("DELETE", `/api/domain-throttles/${encodeURIComponent(t.name)}`);
+              say(`Throttle ${t.name} removed.`, "ok");
+              await loadThrottles();
+            }),
+          );
+          return remove;
+        },
+      });
+    }
     async function loadThrottles() {
-      let items = [];
-      try {
-        items = (await api("GET", "/api/domain-throttles?limit=500")).items;
-      } catch (err) {
-        ui.notice(notice, err.message, "error");
-        return;
-      }
-      const cols = [
-        { label: "Name", cell: (t) => t.name },
-        { label: "Scope", cell: (t) => t.scope },
-        { label: "Domains", cell: (t) => t.domains.join(", ") },
-        { label: "Per minute", cell: (t) => String(t.max_per_minute ?? "—") },
-        { label: "Per hour", cell: (t) => String(t.max_per_hour ?? "—") },
-        { label: "Per day", cell: (t) => String(t.max_per_day ?? "—") },
-      ];
-      if (canWrite) {
-        cols.push({
-          label: "Actions",
-          cell: (t) =>
-            ui.h(
-              "button",
-              {
-                type: "button",
-                class: "secondary",
-                "aria-label": `Remove the throttle ${t.name}`,
-                onclick: async () => {
-                  try {
-                    await api("DELETE", `/api/domain-throttles/${encodeURIComponent(t.name)}`);
-                    ui.notice(notice, `Throttle ${t.name} removed`, "ok");
-                  } catch (err) {
-                    ui.notice(notice, err.message, "error");
-                  }
-                  await loadThrottles();
-                },
-              },
-              "Remove",
-            ),
-        });
-      }
-      throttles.replaceChildren(items.length ? ui.table(cols, items) : ui.h("p", { class: "empty" }, "No domain throttles."));
+      const page = await api("GET", "/api/domain-throttles?limit=500");
+      throttles.replaceChildren(ui.table(columns, page.items, "Domain throttles"));
     }
     const throttleSection = ui.h("section", { class: "card", "aria-label": "Domain throttles" }, ui.h("h2", {}, "Domain throttles"), throttles);
     if (canWrite) {
-      const tName = ui.h("input", { type: "text", name: "throttle_name", required: true, placeholder: "gmail.com" });
-      const tScope = ui.h("select", { name: "throttle_scope" }, ui.h("option", { value: "recipient" }, "mail to this domain"), ui.h("option", { value: "sender" }, "mail from this domain"));
-      const tDomains = ui.h("input", { type: "text", name: "throttle_domains", placeholder: "for a group: gmail.com, googlemail.com" });
-      const tHour = ui.h("input", { type: "number", name: "throttle_per_hour", min: 0 });
-      const tDay = ui.h("input", { type: "number", name: "throttle_per_day", min: 0 });
-      const tMinute = ui.h("input", { type: "number", name: "throttle_per_minute", min: 0 });
-      const tForm = ui.h(
+      const name = ui.h("input", { type: "text", name: "throttle_name", required: true, placeholder: "gmail.com", autocomplete: "off" });
+      const scope = ui.h("select", { name: "throttle_scope" }, ui.h("option", { value: "recipient" }, "mail to this domain"), ui.h("option", { value: "sender" }, "mail from this domain"));
+      const domains = ui.h("input", { type: "text", name: "throttle_domains", placeholder: "gmail.com, googlemail.com" });
+      const minute = ui.h("input", { type: "number", name: "throttle_per_minute", min: 0 });
+      const hour = ui.h("input", { type: "number", name: "throttle_per_hour", min: 0 });
+      const day = ui.h("input", { type: "number", name: "throttle_per_day", min: 0 });
+      const submit = ui.h("button", { type: "submit" }, "Save throttle");
+      const form = ui.h(
         "form",
         {
-          class: "form-grid",
           "aria-label": "Add or change a domain throttle",
-          onsubmit: async (ev) => {
-            ev.preventDefault();
-            const body = { scope: tScope.value, max_per_hour: numberOrNull(tHour), max_per_day: numberOrNull(tDay), max_per_minute: numberOrNull(tMinute) };
-            const domains = tDomains.value.split(",").map((d) => d.trim()).filter(Boolean);
-            if (domains.length) body.domains = domains;
-            try {
-              await api("PUT", `/api/domain-throttles/${encodeURIComponent(tName.value.trim().toLowerCase())}`, body);
-              tForm.reset();
-              ui.notice(notice, "Throttle saved", "ok");
-            } catch (err) {
-              ui.notice(notice, err.message, "error");
-            }
-            await loadThrottles();
+          onsubmit: async (event) => {
+            event.preventDefault();
+            await ui.busy(submit, box, async () => {
+              const body = { scope: scope.value, max_per_minute: numberOrNull(minute), max_per_hour: numberOrNull(hour), max_per_day: numberOrNull(day) };
+              const list = domains.value.split(",").map((d) => d.trim()).filter(Boolean);
+              if (list.length) body.domains = list;
+              await api("PUT", `/api/domain-throttles/${encodeURIComponent(name.value.trim().toLowerCase())}`, body);
+              form.reset();
+              say("Throttle saved.", "ok");
+              await loadThrottles();
+            });
           },
         },
-        ui.field("Domain or group name", tName),
-        ui.field("Applies to", tScope),
-        ui.field("Group's domains (comma separated)", tDomains),
-        ui.field("Per minute", tMinute),
-        ui.field("Per hour", tHour),
-        ui.field("Per day", tDay),
-        ui.h("div", { class: "actions" }, ui.h("button", { type: "submit" }, "Save throttle")),
+        ui.h("h3", {}, "Add or change a throttle"),
+        ui.h(
+          "div",
+          { class: "row" },
+          ui.field("Domain or group name", name),
+          ui.field("Applies to", scope),
+          ui.field("Group's domains", domains, "Only for a group name, comma separated"),
+        ),
+        ui.h("div", { class: "row" }, ui.field("Per minute", minute), ui.field("Per hour", hour), ui.field("Per day", day)),
+        submit,
       );
-      throttleSection.append(ui.h("h3", {}, "Add or change"), tForm);
+      throttleSection.append(form);
     }
 
-    root.append(ui.h("div", { class: "cards" }, sendingForm, apiForm), throttleSection);
+    root.append(ui.h("div", { class: "grid two" }, sendingForm, apiForm), throttleSection);
     await loadThrottles();
   },
 };

@@ -8,86 +8,85 @@ export default {
   async render(root, ctx) {
     const { ui, api } = ctx;
     const canWrite = ctx.can("owner", "sender");
-    const notice = ui.h("div", { class: "page-notice", role: "status", "aria-live": "polite" });
-    const list = ui.h("div", { class: "list" });
-    const more = ui.h("div", { class: "pager" });
-    root.replaceChildren(ui.h("header", { class: "page-head" }, ui.h("h1", {}, "Suppressions")), notice);
+    const box = ui.h("div", { "aria-live": "polite" });
+    const say = (message, kind) => {
+      box.replaceChildren();
+      ui.notice(box, message, kind);
+    };
+    const list = ui.h("section", { "aria-label": "Suppressed addresses" });
+    const more = ui.h("div", { class: "row" });
+    root.append(ui.h("h1", {}, "Suppressions"), box);
 
     if (canWrite) {
-      const email = ui.h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
+      const email = ui.h("input", { type: "email", name: "suppress_email", required: true, autocomplete: "off" });
+      const submit = ui.h("button", { type: "submit" }, "Suppress");
       const form = ui.h(
         "form",
         {
-          class: "inline-form",
+          class: "card",
           "aria-label": "Suppress an address",
-          onsubmit: async (ev) => {
-            ev.preventDefault();
-            try {
+          onsubmit: async (event) => {
+            event.preventDefault();
+            await ui.busy(submit, box, async () => {
               const r = await api("POST", "/api/suppressions", { email: email.value.trim() });
               form.reset();
-              ui.notice(notice, `${r.email} suppressed${r.stopped ? `; ${r.stopped} unsent message(s) stopped` : ""}`, "ok");
-            } catch (err) {
-              ui.notice(notice, err.message, "error");
-            }
-            await load();
+              say(`${r.email} suppressed${r.stopped ? `; ${r.stopped} unsent message(s) stopped` : ""}.`, "ok");
+              await load();
+            });
           },
         },
-        ui.field("Email address to suppress", email),
-        ui.h("button", { type: "submit" }, "Suppress"),
+        ui.field("Email address to suppress", email, "No campaign or message will be sent to it."),
+        submit,
       );
       root.append(form);
     }
     root.append(list, more);
 
-    function columns() {
-      const cols = [
-        { label: "Email", cell: (s) => s.email },
-        { label: "Reason", cell: (s) => s.reason },
-        { label: "Since", cell: (s) => ui.fmtTime(s.created_at) },
-      ];
-      if (canWrite) {
-        cols.push({
-          label: "Actions",
-          cell: (s) =>
-            ui.h(
-              "button",
-              {
-                type: "button",
-                class: "secondary",
-                "aria-label": `Remove ${s.email}`,
-                onclick: async () => {
-                  try {
-                    await api("DELETE", `/api/suppressions/${encodeURIComponent(s.email)}`);
-                    ui.notice(notice, `${s.email} can be mailed again`, "ok");
-                  } catch (err) {
-                    ui.notice(notice, err.message, "error");
-                  }
-                  await load();
-                },
-              },
-              "Remove",
-            ),
-        });
-      }
-      return cols;
+    const columns = [
+      { label: "Email", value: (s) => s.email },
+      { label: "Reason", value: (s) => ui.badge(s.reason) },
+      { label: "Since", value: (s) => ui.fmtTime(s.created_at) },
+    ];
+    if (canWrite) {
+      columns.push({
+        label: "Actions",
+        value: (s) => {
+          const remove = ui.h("button", { type: "button", class: "secondary", "aria-label": `Remove ${s.email}` }, "Remove");
+          remove.addEventListener("click", () =>
+            ui.busy(remove, box, async () => {
+              await api("DELETE", `/api/suppressions/${encodeURIComponent(s.email)}`);
+              say(`${s.email} can be mailed again.`, "ok");
+              await load();
+            }),
+          );
+          return remove;
+        },
+      });
     }
 
-    let shown = [];
-
-    async function load(cursor) {
-      let result;
-      try {
-        const q = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-        result = await api("GET", `/api/suppressions?limit=50${q}`);
-      } catch (err) {
-        ui.notice(notice, err.message, "error");
-        return;
+    let current = null; // the cursor of the page shown (null: the first)
+    let number = 1;
+    async function load(cursor = current) {
+      const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const page = await api("GET", `/api/suppressions?limit=50${query}`);
+      current = cursor;
+      list.replaceChildren(ui.table(columns, page.items, `Page ${number}`));
+      const controls = [];
+      if (cursor) {
+        controls.push(
+          ui.button("First page", () => {
+            number = 1;
+            load(null);
+          }, "secondary"),
+        );
       }
-      shown = cursor ? shown.concat(result.items) : result.items;
-      list.replaceChildren(
-        shown.length ? ui.table(columns(), shown) : ui.h("p", { class: "empty" }, "No suppressed addresses."),
+      controls.push(
+        ui.pager(page.next_cursor, (next) => {
+          number += 1;
+          load(next);
+        }),
       );
-      more.replaceChildren(ui.pager(result.next_cursor, () => load(result.next_cursor)));
+      more.replaceChildren(...controls);
     }
 
     await load();
