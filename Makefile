@@ -10,7 +10,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck pytest bench synth deploy clean install
+.PHONY: run test lint typecheck pytest bench synth deploy clean install chromium
+
+CHROMIUM := /usr/bin/chromium
 
 install: $(STAMP)
 
@@ -32,7 +34,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
+pytest: $(STAMP) chromium
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)

@@ -11,8 +11,10 @@ from functions.enqueue.body import json_resolver
 from functions.enqueue.routes import (
     admin,
     analytics,
+    browser_sessions,
     campaigns,
     content,
+    dashboard,
     keys,
     mailboxes,
     messages,
@@ -30,8 +32,10 @@ from functions.enqueue.routes import (
 app = json_resolver()
 for module in (
     system,
+    dashboard,
     admin,
     keys,
+    browser_sessions,
     mailboxes,
     campaigns,
     content,

@@ -23,7 +23,12 @@ JSON = "application/json"
 
 # Operations under /api that take no bearer token.
 PUBLIC_API: frozenset[tuple[str, str]] = frozenset(
-    {("/api/auth/login", "post"), ("/api/auth/invite", "post"), ("/api/auth/invite", "get")}
+    {
+        ("/api/auth/login", "post"),
+        ("/api/auth/session", "post"),
+        ("/api/auth/invite", "post"),
+        ("/api/auth/invite", "get"),
+    }
 )
 
 ERRORS: dict[int, str] = {
@@ -247,7 +252,7 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         statuses.add(429)
     if is_public(path, method):
         operation["security"] = []
-        if path == "/api/auth/login":
+        if path in ("/api/auth/login", "/api/auth/session"):
             statuses.add(401)
         if path == "/api/auth/invite" and method == "post":
             statuses.add(400)

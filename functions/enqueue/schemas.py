@@ -50,6 +50,8 @@ class Me(BaseModel):
     tenant_id: str | None
     role: str
     user: str | None = None
+    # Only for a caller signed in by the dashboard's cookie: the token its writes carry.
+    csrf_token: str | None = None
 
 
 class TenantView(BaseModel):

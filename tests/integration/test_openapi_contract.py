@@ -26,6 +26,8 @@ ADDED = {
     ("GET", "/api/admin/queue/status"),
     ("GET", "/api/auth/invite"),
     ("POST", "/api/auth/invite"),
+    ("POST", "/api/auth/session"),
+    ("DELETE", "/api/auth/session"),
 }
 # In API.md, not served by this code yet (issues of their own). When one is built, drop it
 # from here: the test then checks that its operation is documented.
@@ -40,6 +42,7 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("GET", "/oauth/callback"),
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/session"),
     ("GET", "/api/auth/invite"),
     ("POST", "/api/auth/invite"),
     ("GET", "/track/open/{}"),

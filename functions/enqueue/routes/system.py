@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from sendrail.services import browser_sessions
 from sendrail.services.auth import READ
 
-from functions.enqueue.auth import need
+from functions.enqueue.auth import need, session_cookie
 from functions.enqueue.schemas import Health, Me
+from functions.enqueue.wiring import deps
 
 router = APIGatewayRouter()
 
@@ -19,4 +21,10 @@ def me() -> Me:
     from sendrail.domain.models import Role  # noqa: PLC0415
 
     principal = need(router, READ | {Role.ADMIN})
-    return Me(tenant_id=principal.tenant_id, role=principal.role.value, user=principal.user_email)
+    cookie = session_cookie(router)
+    return Me(
+        tenant_id=principal.tenant_id,
+        role=principal.role.value,
+        user=principal.user_email,
+        csrf_token=browser_sessions.csrf_token(deps(), cookie) if cookie else None,
+    )

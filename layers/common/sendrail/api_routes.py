@@ -9,6 +9,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/openapi.json", "enqueue"),
     ("/api", "enqueue"),
     ("/oauth", "enqueue"),
+    ("/app", "enqueue"),
     ("/track", "tracking"),
     ("/unsubscribe", "tracking"),
     ("/webhooks", "tracking"),
@@ -19,6 +20,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "/health",
     "/openapi.json",
     "/oauth",
+    "/app",  # the dashboard's static files; it signs in through /api
     "/track",
     "/unsubscribe",
     "/webhooks",

@@ -51,6 +51,12 @@ class Forbidden(SendrailError):
     code = "forbidden"
 
 
+class CsrfFailed(Forbidden):
+    """A state-changing request signed in by cookie without its ``X-CSRF-Token``."""
+
+    code = "csrf_failed"
+
+
 class NotFound(SendrailError):
     code = "not_found"
 
