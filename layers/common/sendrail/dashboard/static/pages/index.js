@@ -1,5 +1,10 @@
 // Every page of the dashboard, in navigation order. Both helpers add to this one list.
 import login from "./login.js";
 import campaigns from "./campaigns.js";
+import mailboxes from "./mailboxes.js";
+import queue from "./queue.js";
+import suppressions from "./suppressions.js";
+import settings from "./settings.js";
+import keys from "./keys.js";
 
-export default [campaigns, login];
+export default [campaigns, mailboxes, queue, suppressions, settings, keys, login];

@@ -1,0 +1,215 @@
+"""The dashboard's admin pages in a real Chromium against the local stack: mailboxes
+(add SMTP, pause/resume, connect Gmail through the local fake and come back), queue,
+suppressions, settings, keys, and what a viewer does not see. Screenshots of each page go
+to build/screenshots/admin-*.png."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+
+def open_page(page: Page, http: Any, route: str) -> None:
+    page.goto(f"{http.base}/app/#/{route}")
+    expect(page.locator("main h1")).to_be_visible()
+
+
+def smtp_mailbox(http: Any, port: int, email: str) -> dict[str, Any]:
+    smtp = {"host": "127.0.0.1", "port": port, "security": "none"}
+    status, body, _ = http.post(
+        "/api/mailboxes", {"provider": "smtp", "email": email, "daily_limit": 40, "smtp": smtp}
+    )
+    assert status == 201, body
+    return dict(body)
+
+
+def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_listed_and_pauses(
+    page_as, stack, stack_http, shot
+):
+    page = page_as("owner")
+    open_page(page, stack_http, "mailboxes")
+    form = page.get_by_role("form", name="Add an SMTP server")
+    form.get_by_label("Email address").fill("news@shop.example")
+    form.get_by_label("From name").fill("Shop <news>")
+    form.get_by_label("SMTP host").fill("127.0.0.1")
+    form.get_by_label("Port").fill(str(stack.smtp_port))
+    form.get_by_label("Security").select_option("none")
+    form.get_by_label("Daily limit").fill("120")
+    form.get_by_role("button", name="Add SMTP mailbox").click()
+
+    row = page.get_by_role("row").filter(has_text="news@shop.example")
+    expect(row).to_contain_text("active")
+    expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuemax", "120")
+    expect(row).to_contain_text("Shop <news>")  # as text, not markup
+    shot(page, "admin-mailboxes")
+
+    row.get_by_role("button", name="Pause news@shop.example").click()
+    expect(row).to_contain_text("paused")
+    assert _mailbox(stack_http, "news@shop.example")["status"] == "paused"
+    row.get_by_role("button", name="Resume news@shop.example").click()
+    expect(row).to_contain_text("active")
+    assert _mailbox(stack_http, "news@shop.example")["status"] == "active"
+
+    row.get_by_role("button", name="Verify news@shop.example").click()
+    expect(page.get_by_text("news@shop.example can send")).to_be_visible()
+
+
+def _mailbox(http: Any, email: str) -> dict[str, Any]:
+    items = http.get("/api/mailboxes?limit=500")[1]["items"]
+    return dict(next(m for m in items if m["email"] == email))
+
+
+def test_given_gmail_when_an_owner_connects_it_then_the_consent_returns_to_the_page_active(
+    page_as, stack_http, shot
+):
+    page = page_as("owner")
+    open_page(page, stack_http, "mailboxes")
+    form = page.get_by_role("form", name="Connect Gmail or Outlook")
+    form.get_by_label("Provider").select_option("gmail")
+    form.get_by_label("Email address").fill("team@gmail-shop.example")
+    form.get_by_role("button", name="Connect").click()
+
+    # Off to the fake Google, which consents at once and redirects to /oauth/callback,
+    # which sends the browser back here.
+    page.wait_for_url(re.compile(r".*/app/#/mailboxes$"))
+    expect(page.get_by_text("team@gmail-shop.example is connected and can send.")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="team@gmail-shop.example")
+    expect(row).to_contain_text("active")
+    assert _mailbox(stack_http, "team@gmail-shop.example")["status"] == "active"
+    shot(page, "admin-mailboxes-connected")
+
+
+def test_given_the_queue_page_then_it_shows_each_server_and_retries_failed(
+    page_as, stack, stack_http, shot
+):
+    smtp_mailbox(stack_http, stack.smtp_port, "queue@shop.example")
+    page = page_as("sender")
+    open_page(page, stack_http, "queue")
+    expect(page.get_by_role("region", name="Queue status")).to_contain_text("Queued")
+    servers = page.get_by_role("table", name="Capacity of each mailbox now")
+    expect(servers).to_contain_text("queue@shop.example")
+    expect(servers.get_by_role("progressbar", name=re.compile("queue@shop.example"))).to_be_visible()
+    page.get_by_role("button", name="Retry failed").click()
+    expect(page.get_by_text("failed recipient(s) queued again")).to_be_visible()
+    shot(page, "admin-queue")
+
+
+def test_given_the_suppressions_page_then_an_address_is_added_and_removed(
+    page_as, stack_http, shot
+):
+    page = page_as("owner")
+    open_page(page, stack_http, "suppressions")
+    form = page.get_by_role("form", name="Suppress an address")
+    form.get_by_label("Email address to suppress").fill("gone@x.example")
+    form.get_by_role("button", name="Suppress").click()
+    row = page.get_by_role("row").filter(has_text="gone@x.example")
+    expect(row).to_contain_text("manual")
+    emails = [s["email"] for s in stack_http.get("/api/suppressions")[1]["items"]]
+    assert "gone@x.example" in emails
+    shot(page, "admin-suppressions")
+    row.get_by_role("button", name="Remove gone@x.example").click()
+    expect(page.get_by_text("gone@x.example can be mailed again.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="gone@x.example")).to_have_count(0)
+    emails = [s["email"] for s in stack_http.get("/api/suppressions")[1]["items"]]
+    assert "gone@x.example" not in emails
+
+
+def test_given_the_settings_page_when_the_send_window_changes_then_the_api_has_it(
+    page_as, stack_http, shot
+):
+    page = page_as("owner")
+    open_page(page, stack_http, "settings")
+    form = page.get_by_role("form", name="Sending window and caps")
+    form.get_by_label("Only send inside a window").check()
+    form.get_by_label("Opens").fill("08:30")
+    form.get_by_label("Closes").fill("18:15")
+    form.get_by_label("Time zone").fill("Europe/Paris")
+    form.get_by_label("sat").uncheck()
+    form.get_by_label("sun").uncheck()
+    form.get_by_label("Tenant cap per day").fill("900")
+    form.get_by_role("button", name="Save sending settings").click()
+    expect(page.get_by_text("Sending settings saved.")).to_be_visible()
+    saved = stack_http.get("/api/settings/sending")[1]
+    assert saved["window"] == {
+        "start": "08:30",
+        "end": "18:15",
+        "timezone": "Europe/Paris",
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+    }
+    assert saved["max_per_day"] == 900
+
+    throttle = page.get_by_role("form", name="Add or change a domain throttle")
+    throttle.get_by_label("Domain or group name").fill("gmail.com")
+    throttle.get_by_label("Per hour").fill("30")
+    throttle.get_by_role("button", name="Save throttle").click()
+    expect(page.get_by_role("table", name="Domain throttles")).to_contain_text("gmail.com")
+    shot(page, "admin-settings")
+
+    # Back to no window, so the other tests' queues are not held.
+    form.get_by_label("Only send inside a window").uncheck()
+    form.get_by_role("button", name="Save sending settings").click()
+    expect(page.get_by_text("Sending settings saved.")).to_be_visible()
+    assert stack_http.get("/api/settings/sending")[1]["window"] is None
+
+
+def test_given_the_keys_page_then_an_owner_creates_a_key_seen_once_and_revokes_it(
+    page_as, stack_http, shot
+):
+    page = page_as("owner")
+    open_page(page, stack_http, "keys")
+    form = page.get_by_role("form", name="Create an API key")
+    form.get_by_label("Name").fill("ci <deploy>")
+    form.get_by_label("Role").select_option("viewer")
+    form.get_by_role("button", name="Create key").click()
+    secret = page.get_by_role("region", name="The new key").get_by_label("Key")
+    key = secret.input_value()
+    assert key and stack_http.get("/api/me", token=key)[0] == 200
+    shot(page, "admin-keys")
+
+    page.reload()
+    expect(page.get_by_role("table", name="Keys")).to_contain_text("ci <deploy>")
+    assert key not in page.content()  # shown once: gone after a reload
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke ci <deploy>").click()
+    expect(page.get_by_text("revoked.")).to_be_visible()
+    assert stack_http.get("/api/me", token=key)[0] == 401
+
+
+def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, stack_http, shot):
+    smtp_mailbox(stack_http, stack.smtp_port, "viewer-sees@shop.example")
+    stack_http.post("/api/suppressions", {"email": "seen@x.example"})
+    page = page_as("viewer")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Mailboxes")).to_be_visible()
+    expect(nav.get_by_role("link", name="API keys")).to_have_count(0)
+
+    open_page(page, stack_http, "mailboxes")
+    expect(page.get_by_role("row").filter(has_text="viewer-sees@shop.example")).to_be_visible()
+    shot(page, "admin-mailboxes-viewer")
+    for route in ("mailboxes", "queue", "suppressions"):
+        open_page(page, stack_http, route)
+        expect(page.get_by_role("table").first).to_be_visible()
+        assert page.locator("main button").count() == 0, route
+        assert page.locator("main form").count() == 0, route
+    open_page(page, stack_http, "settings")
+    expect(page.get_by_role("table", name="Domain throttles")).to_be_visible()
+    assert page.locator("main button").count() == 0
+    assert page.get_by_label("Tenant cap per day").is_disabled()
+    open_page(page, stack_http, "keys")
+    expect(page.get_by_text("Your role may not open this page.")).to_be_visible()
+
+
+@pytest.mark.parametrize("route", ["mailboxes", "queue", "suppressions", "settings", "keys"])
+def test_given_a_phone_width_then_each_admin_page_fits(page_as, stack_http, shot, route):
+    page = page_as("owner", width=390, height=844)
+    open_page(page, stack_http, route)
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    shot(page, f"admin-{route}-phone")
+    assert overflow <= 0, f"{route} scrolls sideways by {overflow}px at 390px"
