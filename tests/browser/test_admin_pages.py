@@ -19,11 +19,10 @@ def open_page(page: Page, http: Any, route: str) -> None:
     expect(page.locator("main h1")).to_be_visible()
 
 
-def smtp_mailbox(http: Any, port: int, email: str) -> dict[str, Any]:
+def smtp_mailbox(http: Any, port: int, email: str, **extra: Any) -> dict[str, Any]:
     smtp = {"host": "127.0.0.1", "port": port, "security": "none"}
-    status, body, _ = http.post(
-        "/api/mailboxes", {"provider": "smtp", "email": email, "daily_limit": 40, "smtp": smtp}
-    )
+    body = {"provider": "smtp", "email": email, "daily_limit": 40, "smtp": smtp, **extra}
+    status, body, _ = http.post("/api/mailboxes", body)
     assert status == 201, body
     return dict(body)
 
@@ -93,7 +92,8 @@ def test_given_the_queue_page_then_it_shows_each_server_and_retries_failed(
     expect(page.get_by_role("region", name="Queue status")).to_contain_text("Queued")
     servers = page.get_by_role("table", name="Capacity of each mailbox now")
     expect(servers).to_contain_text("queue@shop.example")
-    expect(servers.get_by_role("progressbar", name=re.compile("queue@shop.example"))).to_be_visible()
+    bar = servers.get_by_role("progressbar", name=re.compile("queue@shop.example"))
+    expect(bar).to_have_attribute("aria-valuemax", "40")
     page.get_by_role("button", name="Retry failed").click()
     expect(page.get_by_text("failed recipient(s) queued again")).to_be_visible()
     shot(page, "admin-queue")
@@ -147,7 +147,7 @@ def test_given_the_settings_page_when_the_send_window_changes_then_the_api_has_i
     throttle.get_by_label("Domain or group name").fill("gmail.com")
     throttle.get_by_label("Per hour").fill("30")
     throttle.get_by_role("button", name="Save throttle").click()
-    expect(page.get_by_role("table", name="Domain throttles")).to_contain_text("gmail.com")
+    expect(page.get_by_role("table", name="Throttles in force")).to_contain_text("gmail.com")
     shot(page, "admin-settings")
 
     # Back to no window, so the other tests' queues are not held.
@@ -182,7 +182,8 @@ def test_given_the_keys_page_then_an_owner_creates_a_key_seen_once_and_revokes_i
 
 
 def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, stack_http, shot):
-    smtp_mailbox(stack_http, stack.smtp_port, "viewer-sees@shop.example")
+    warmup = {"start_per_day": 20, "increase_percent": 50, "max_per_day": 400}
+    smtp_mailbox(stack_http, stack.smtp_port, "viewer-sees@shop.example", warmup=warmup)
     stack_http.post("/api/suppressions", {"email": "seen@x.example"})
     page = page_as("viewer")
     nav = page.get_by_role("navigation", name="Main")
@@ -190,7 +191,8 @@ def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, s
     expect(nav.get_by_role("link", name="API keys")).to_have_count(0)
 
     open_page(page, stack_http, "mailboxes")
-    expect(page.get_by_role("row").filter(has_text="viewer-sees@shop.example")).to_be_visible()
+    warming = page.get_by_role("row").filter(has_text="viewer-sees@shop.example")
+    expect(warming).to_contain_text("20 allowed today")  # from GET /api/mailboxes/{id}/warmup
     shot(page, "admin-mailboxes-viewer")
     for route in ("mailboxes", "queue", "suppressions"):
         open_page(page, stack_http, route)
@@ -198,7 +200,7 @@ def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, s
         assert page.locator("main button").count() == 0, route
         assert page.locator("main form").count() == 0, route
     open_page(page, stack_http, "settings")
-    expect(page.get_by_role("table", name="Domain throttles")).to_be_visible()
+    expect(page.get_by_role("table", name="Throttles in force")).to_be_visible()
     assert page.locator("main button").count() == 0
     assert page.get_by_label("Tenant cap per day").is_disabled()
     open_page(page, stack_http, "keys")

@@ -39,7 +39,7 @@ export default {
         },
       },
       ui.h("h2", {}, "New key"),
-      ui.h("div", { class: "row" }, ui.field("Name", name), ui.field("Role", role)),
+      ui.h("div", { class: "fields" }, ui.field("Name", name), ui.field("Role", role)),
       submit,
     );
     root.append(ui.h("h1", {}, "API keys"), box, form, shownOnce, list);

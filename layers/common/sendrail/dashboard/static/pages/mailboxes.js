@@ -255,7 +255,7 @@ export default {
       root.append(
         ui.h(
           "section",
-          { "aria-label": "Add a mailbox" },
+          { class: "section", "aria-label": "Add a mailbox" },
           ui.h("h2", {}, "Add a mailbox"),
           ui.h("div", { class: "grid two" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
         ),

@@ -24,7 +24,7 @@ export default {
       ui.notice(box, message, kind);
     };
     const summary = ui.h("section", { class: "card", "aria-label": "Queue status" });
-    const servers = ui.h("section", { "aria-label": "Servers" });
+    const servers = ui.h("section", { class: "section", "aria-label": "Servers" });
     const head = ui.h("div", { class: "row spread" }, ui.h("h1", {}, "Queue"));
     if (ctx.can("owner", "sender")) {
       const retry = ui.h("button", { type: "button" }, "Retry failed");

@@ -56,20 +56,20 @@ export default {
     );
     const days = ui.h(
       "fieldset",
-      { class: "field" },
+      { class: "field days" },
       ui.h("legend", {}, "Days"),
-      ui.h("div", { class: "row" }, DAYS.map((d, i) => ui.h("label", {}, dayBoxes[i], ` ${d}`))),
+      ui.h("div", { class: "row" }, DAYS.map((d, i) => ui.h("label", { class: "check" }, dayBoxes[i], d))),
     );
     const perHour = ui.h("input", { type: "number", name: "max_per_hour", min: 0, value: sending.max_per_hour ?? "", placeholder: "no cap", disabled: off });
     const perDay = ui.h("input", { type: "number", name: "max_per_day", min: 0, value: sending.max_per_day ?? "", placeholder: "no cap", disabled: off });
     const sendingForm = sendForm(
       "Sending window and caps",
       [
-        ui.h("label", {}, enabled, " Sending enabled"),
-        ui.h("label", {}, useWindow, " Only send inside a window"),
-        ui.h("div", { class: "row" }, ui.field("Opens", start), ui.field("Closes", end), ui.field("Time zone", tz, "IANA name, e.g. Europe/Paris")),
+        ui.h("label", { class: "check" }, enabled, "Sending enabled"),
+        ui.h("label", { class: "check" }, useWindow, "Only send inside a window"),
+        ui.h("div", { class: "fields" }, ui.field("Opens", start), ui.field("Closes", end), ui.field("Time zone", tz, "IANA name, e.g. Europe/Paris")),
         days,
-        ui.h("div", { class: "row" }, ui.field("Tenant cap per hour", perHour), ui.field("Tenant cap per day", perDay)),
+        ui.h("div", { class: "fields" }, ui.field("Tenant cap per hour", perHour), ui.field("Tenant cap per day", perDay)),
       ],
       "Save sending settings",
       async () => {
@@ -134,7 +134,7 @@ export default {
     }
     async function loadThrottles() {
       const page = await api("GET", "/api/domain-throttles?limit=500");
-      throttles.replaceChildren(ui.table(columns, page.items, "Domain throttles"));
+      throttles.replaceChildren(ui.table(columns, page.items, "Throttles in force"));
     }
     const throttleSection = ui.h("section", { class: "card", "aria-label": "Domain throttles" }, ui.h("h2", {}, "Domain throttles"), throttles);
     if (canWrite) {
@@ -165,12 +165,12 @@ export default {
         ui.h("h3", {}, "Add or change a throttle"),
         ui.h(
           "div",
-          { class: "row" },
+          { class: "fields" },
           ui.field("Domain or group name", name),
           ui.field("Applies to", scope),
           ui.field("Group's domains", domains, "Only for a group name, comma separated"),
         ),
-        ui.h("div", { class: "row" }, ui.field("Per minute", minute), ui.field("Per hour", hour), ui.field("Per day", day)),
+        ui.h("div", { class: "fields" }, ui.field("Per minute", minute), ui.field("Per hour", hour), ui.field("Per day", day)),
         submit,
       );
       throttleSection.append(form);
