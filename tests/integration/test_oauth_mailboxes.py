@@ -347,6 +347,19 @@ def test_given_a_return_to_off_the_dashboard_then_connect_refuses_it(api, tenant
     assert "authorize_url" not in refused.body
 
 
+def test_given_a_refused_consent_with_a_return_to_then_the_browser_goes_back_unconnected(
+    api, tenant, fakes
+):
+    created = api.post("/api/mailboxes", {"provider": "gmail", "email": "no@corp.example"}).body
+    link = api.post(f"/api/mailboxes/{created['id']}/connect", {"return_to": "/app/#/mailboxes"})
+    state = parse_qs(urlsplit(link.body["authorize_url"]).query)["state"][0]
+    refused = Api().get(f"/oauth/callback?error=access_denied&state={state}", token="")
+    assert refused.status == 303 and refused.headers["Location"].endswith("/app/#/mailboxes")
+    assert api.get(f"/api/mailboxes/{created['id']}").body["status"] == "pending_auth"
+    forged = Api().get(f"/oauth/callback?error=access_denied&state={state[:-3]}xyz", token="")
+    assert forged.status == 400 and "Location" not in forged.headers
+
+
 def test_given_no_return_to_then_the_callback_still_shows_its_own_page(api, tenant, fakes):
     running, _ = fakes
     created = api.post("/api/mailboxes", {"provider": "gmail", "email": "page@corp.example"})

@@ -77,6 +77,17 @@ def authorize_url(
     return str(module.authorize_url(config, state, redirect_uri(deps), mailbox.email))
 
 
+def return_to(deps: Deps, state: str) -> str | None:
+    """The dashboard path a consent link asked to come back to, when its ``state`` verifies
+    (also when the provider reports a refusal: the browser still goes back to the page)."""
+    try:
+        claims = verify(deps.signing_key, STATE, state)
+    except SignatureError:
+        return None
+    back = claims.get("r")
+    return safe_return(back) if isinstance(back, str) else None
+
+
 @dataclass(frozen=True)
 class Connected:
     mailbox: Mailbox
@@ -101,8 +112,7 @@ def complete(deps: Deps, config: ProviderConfig, code: str, state: str) -> Conne
     except (RevokedGrant, RefreshFailed) as exc:
         raise BadRequest(f"the provider refused the connection: {exc}") from exc
     saved = _save(deps, mailbox, grant, activate=True)[0]
-    back = claims.get("r")
-    return Connected(saved, safe_return(back) if isinstance(back, str) else None)
+    return Connected(saved, return_to(deps, state))
 
 
 def _save(

@@ -245,7 +245,7 @@ export default {
       sessionStorage.removeItem(PENDING);
       const m = shown.find((x) => x.id === pending);
       if (m && m.status === "active") say(`${m.email} is connected and can send.`, "ok");
-      else if (m) say(`${m.email} is not connected yet (${m.status}).`, "error");
+      else if (m) say(`${m.email} was not connected (consent not given). Press Connect to try again.`, "error");
     }
     if (canWrite) {
       const added = async (created) => {
