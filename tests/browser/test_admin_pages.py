@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+from tests.browser.conftest import PHONE
+from tests.conftest import smtp_mailbox
+from tests.e2e.conftest import Stack
 
 
 def open_page(page: Page, http: Any, route: str) -> None:
@@ -19,16 +21,15 @@ def open_page(page: Page, http: Any, route: str) -> None:
     expect(page.locator("main h1")).to_be_visible()
 
 
-def smtp_mailbox(http: Any, port: int, email: str, **extra: Any) -> dict[str, Any]:
-    smtp = {"host": "127.0.0.1", "port": port, "security": "none"}
-    body = {"provider": "smtp", "email": email, "daily_limit": 40, "smtp": smtp, **extra}
-    status, body, _ = http.post("/api/mailboxes", body)
-    assert status == 201, body
-    return dict(body)
+def add_mailbox(stack: Stack, email: str, **extra: Any) -> dict[str, Any]:
+    body = smtp_mailbox(stack.smtp_port, email=email, daily_limit=40, **extra)
+    status, created, _ = stack.http.post("/api/mailboxes", body)
+    assert status == 201, created
+    return dict(created)
 
 
 def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_listed_and_pauses(
-    page_as, stack, stack_http, shot
+    page_as, browser_stack, stack_http, shot
 ):
     page = page_as("owner")
     open_page(page, stack_http, "mailboxes")
@@ -36,7 +37,7 @@ def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_l
     form.get_by_label("Email address").fill("news@shop.example")
     form.get_by_label("From name").fill("Shop <news>")
     form.get_by_label("SMTP host").fill("127.0.0.1")
-    form.get_by_label("Port").fill(str(stack.smtp_port))
+    form.get_by_label("Port").fill(str(browser_stack.smtp_port))
     form.get_by_label("Security").select_option("none")
     form.get_by_label("Daily limit").fill("120")
     form.get_by_role("button", name="Add SMTP mailbox").click()
@@ -84,9 +85,9 @@ def test_given_gmail_when_an_owner_connects_it_then_the_consent_returns_to_the_p
 
 
 def test_given_the_queue_page_then_it_shows_each_server_and_retries_failed(
-    page_as, stack, stack_http, shot
+    page_as, browser_stack, stack_http, shot
 ):
-    smtp_mailbox(stack_http, stack.smtp_port, "queue@shop.example")
+    add_mailbox(browser_stack, "queue@shop.example")
     page = page_as("sender")
     open_page(page, stack_http, "queue")
     expect(page.get_by_role("region", name="Queue status")).to_contain_text("Queued")
@@ -181,9 +182,11 @@ def test_given_the_keys_page_then_an_owner_creates_a_key_seen_once_and_revokes_i
     assert stack_http.get("/api/me", token=key)[0] == 401
 
 
-def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, stack_http, shot):
+def test_given_a_viewer_then_no_button_that_would_403_is_shown(
+    page_as, browser_stack, stack_http, shot
+):
     warmup = {"start_per_day": 20, "increase_percent": 50, "max_per_day": 400}
-    smtp_mailbox(stack_http, stack.smtp_port, "viewer-sees@shop.example", warmup=warmup)
+    add_mailbox(browser_stack, "viewer-sees@shop.example", warmup=warmup)
     stack_http.post("/api/suppressions", {"email": "seen@x.example"})
     page = page_as("viewer")
     nav = page.get_by_role("navigation", name="Main")
@@ -209,7 +212,7 @@ def test_given_a_viewer_then_no_button_that_would_403_is_shown(page_as, stack, s
 
 @pytest.mark.parametrize("route", ["mailboxes", "queue", "suppressions", "settings", "keys"])
 def test_given_a_phone_width_then_each_admin_page_fits(page_as, stack_http, shot, route):
-    page = page_as("owner", width=390, height=844)
+    page = page_as("owner", PHONE)
     open_page(page, stack_http, route)
     page.wait_for_load_state("networkidle")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
