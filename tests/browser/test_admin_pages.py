@@ -44,6 +44,7 @@ def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_l
 
     row = page.get_by_role("row").filter(has_text="news@shop.example")
     expect(row).to_contain_text("active")
+    expect(form.get_by_label("Port")).to_have_value("587")  # the form is ready for another
     expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuemax", "120")
     expect(row).to_contain_text("Shop <news>")  # as text, not markup
     shot(page, "admin-mailboxes")
@@ -57,6 +58,26 @@ def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_l
 
     row.get_by_role("button", name="Verify news@shop.example").click()
     expect(page.get_by_text("news@shop.example can send")).to_be_visible()
+
+    row.get_by_role("button", name="Edit news@shop.example").click()
+    edit = page.get_by_role("form", name="Edit news@shop.example")
+    edit.get_by_label("Hourly limit").fill("25")
+    edit.get_by_label("Tags").fill("news, eu")
+    edit.get_by_label("Warm up this mailbox").check()
+    edit.get_by_label("Start per day").fill("15")
+    shot(page, "admin-mailbox-edit")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(row).to_contain_text("15 allowed today")
+    saved = _mailbox(stack_http, "news@shop.example")
+    assert saved["hourly_limit"] == 25 and saved["tags"] == ["news", "eu"]
+    assert saved["warmup"]["start_per_day"] == 15
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Edit news@shop.example").click()
+    edit.get_by_role("button", name="Archive").click()
+    expect(page.get_by_text("news@shop.example archived.")).to_be_visible()
+    expect(row).to_have_count(0)
+    assert _mailbox(stack_http, "news@shop.example")["status"] == "archived"
 
 
 def _mailbox(http: Any, email: str) -> dict[str, Any]:
@@ -97,6 +118,10 @@ def test_given_the_queue_page_then_it_shows_each_server_and_retries_failed(
     expect(bar).to_have_attribute("aria-valuemax", "40")
     page.get_by_role("button", name="Retry failed").click()
     expect(page.get_by_text("failed recipient(s) queued again")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Clear failed").click()
+    expect(page.get_by_text("cleared from the queue")).to_be_visible()
+    expect(page.get_by_role("region", name="By priority")).to_contain_text("Totals:")
     shot(page, "admin-queue")
 
 
@@ -135,7 +160,12 @@ def test_given_the_settings_page_when_the_send_window_changes_then_the_api_has_i
     form.get_by_label("Tenant cap per day").fill("900")
     form.get_by_role("button", name="Save sending settings").click()
     expect(page.get_by_text("Sending settings saved.")).to_be_visible()
+    delivery = page.get_by_role("form", name="Delivery")
+    delivery.get_by_label("Postal address").fill("1 Main St, Springfield")
+    delivery.get_by_role("button", name="Save delivery settings").click()
+    expect(page.get_by_text("Delivery settings saved.")).to_be_visible()
     saved = stack_http.get("/api/settings/sending")[1]
+    assert saved["postal_address"] == "1 Main St, Springfield"
     assert saved["window"] == {
         "start": "08:30",
         "end": "18:15",
@@ -155,7 +185,11 @@ def test_given_the_settings_page_when_the_send_window_changes_then_the_api_has_i
     form.get_by_label("Only send inside a window").uncheck()
     form.get_by_role("button", name="Save sending settings").click()
     expect(page.get_by_text("Sending settings saved.")).to_be_visible()
-    assert stack_http.get("/api/settings/sending")[1]["window"] is None
+    delivery.get_by_label("Postal address").fill("")
+    delivery.get_by_role("button", name="Save delivery settings").click()
+    expect(page.get_by_text("Delivery settings saved.")).to_be_visible()
+    restored = stack_http.get("/api/settings/sending")[1]
+    assert restored["window"] is None and restored["postal_address"] is None
 
 
 def test_given_the_keys_page_then_an_owner_creates_a_key_seen_once_and_revokes_it(

@@ -89,7 +89,7 @@ function smtpForm(ui, api, added) {
     email: ui.h("input", { type: "email", name: "smtp_email", required: true, autocomplete: "off" }),
     fromName: ui.h("input", { type: "text", name: "smtp_from_name" }),
     host: ui.h("input", { type: "text", name: "smtp_host", required: true, autocomplete: "off" }),
-    port: ui.h("input", { type: "number", name: "smtp_port", min: 1, max: 65535, value: "587", required: true }),
+    port: ui.h("input", { type: "number", name: "smtp_port", min: 1, max: 65535, defaultValue: "587", required: true }),
     security: ui.h(
       "select",
       { name: "smtp_security" },
@@ -99,7 +99,7 @@ function smtpForm(ui, api, added) {
     ),
     username: ui.h("input", { type: "text", name: "smtp_username", autocomplete: "off" }),
     password: ui.h("input", { type: "password", name: "smtp_password", autocomplete: "new-password" }),
-    daily: ui.h("input", { type: "number", name: "smtp_daily_limit", min: 0, value: "500" }),
+    daily: ui.h("input", { type: "number", name: "smtp_daily_limit", min: 0, defaultValue: "500" }),
   };
   return form(
     ui,
@@ -131,7 +131,7 @@ function smtpForm(ui, api, added) {
 function sesForm(ui, api, added) {
   const email = ui.h("input", { type: "email", name: "ses_email", required: true, autocomplete: "off" });
   const fromName = ui.h("input", { type: "text", name: "ses_from_name" });
-  const daily = ui.h("input", { type: "number", name: "ses_daily_limit", min: 0, value: "0" });
+  const daily = ui.h("input", { type: "number", name: "ses_daily_limit", min: 0, defaultValue: "0" });
   return form(
     ui,
     "Add an Amazon SES identity",
@@ -151,6 +151,77 @@ function sesForm(ui, api, added) {
   );
 }
 
+function numberOrNull(input) {
+  const value = input.value.trim();
+  return value === "" ? null : Number(value);
+}
+
+// Limits, warm-up, tags and from name of one mailbox (PATCH), and archiving it.
+function editor(ui, api, m, saved, archived, close) {
+  const w = m.warmup || {};
+  const fromName = ui.h("input", { type: "text", name: "edit_from_name", value: m.from_name || "" });
+  const daily = ui.h("input", { type: "number", name: "edit_daily_limit", min: 0, value: m.daily_limit ?? 0 });
+  const hourly = ui.h("input", { type: "number", name: "edit_hourly_limit", min: 0, value: m.hourly_limit ?? "", placeholder: "none" });
+  const tags = ui.h("input", { type: "text", name: "edit_tags", value: (m.tags || []).join(", "), placeholder: "newsletter, eu" });
+  const warm = ui.h("input", { type: "checkbox", name: "edit_warmup", checked: Boolean(m.warmup) });
+  const start = ui.h("input", { type: "number", name: "edit_warmup_start", min: 1, value: w.start_per_day ?? 20 });
+  const increase = ui.h("input", { type: "number", name: "edit_warmup_increase", min: 1, max: 1000, step: "any", value: w.increase_percent ?? 30 });
+  const max = ui.h("input", { type: "number", name: "edit_warmup_max", min: 1, value: w.max_per_day ?? (m.daily_limit || 500) });
+  const box = ui.h("div", { role: "status" });
+  const submit = ui.h("button", { type: "submit" }, "Save changes");
+  const archive = ui.button("Archive", () => {
+    if (!window.confirm(`Archive ${m.email}? Its queued mail moves to other mailboxes.`)) return;
+    ui.busy(archive, box, async () => {
+      await api("DELETE", `/api/mailboxes/${encodeURIComponent(m.id)}`);
+      await archived(m);
+    });
+  }, "danger");
+  const node = ui.h(
+    "form",
+    {
+      class: "card section",
+      "aria-label": `Edit ${m.email}`,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        box.replaceChildren();
+        await ui.busy(submit, box, async () => {
+          const body = {
+            from_name: fromName.value.trim() || null,
+            daily_limit: numberOrNull(daily) ?? 0,
+            hourly_limit: numberOrNull(hourly),
+            tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+            warmup: warm.checked
+              ? { start_per_day: Number(start.value), increase_percent: Number(increase.value), max_per_day: Number(max.value) }
+              : null,
+          };
+          const changed = await api("PATCH", `/api/mailboxes/${encodeURIComponent(m.id)}`, body);
+          await saved(changed);
+        });
+      },
+    },
+    ui.h("h2", {}, `Edit ${m.email}`),
+    ui.h(
+      "div",
+      { class: "fields" },
+      ui.field("From name", fromName),
+      ui.field("Daily limit", daily, "0: no daily cap"),
+      ui.field("Hourly limit", hourly, "Empty: none"),
+      ui.field("Tags", tags, "Comma separated; campaigns can pick mailboxes by tag"),
+    ),
+    ui.h("label", { class: "check" }, warm, "Warm up this mailbox"),
+    ui.h(
+      "div",
+      { class: "fields" },
+      ui.field("Start per day", start),
+      ui.field("Increase per healthy day (%)", increase),
+      ui.field("Up to per day", max),
+    ),
+    ui.h("div", { class: "row" }, submit, ui.button("Cancel", close, "secondary"), archive),
+    box,
+  );
+  return node;
+}
+
 export default {
   route: "/mailboxes",
   title: "Mailboxes",
@@ -165,7 +236,31 @@ export default {
       ui.notice(box, message, kind);
     };
     const list = ui.h("section", { "aria-label": "Your mailboxes" });
-    root.append(ui.h("h1", {}, "Mailboxes"), box, list);
+    const editing = ui.h("div", {});
+    root.append(ui.h("h1", {}, "Mailboxes"), box, list, editing);
+
+    function edit(m) {
+      const close = () => editing.replaceChildren();
+      const form = editor(
+        ui,
+        api,
+        m,
+        async (changed) => {
+          close();
+          say(`${changed.email} saved.`, "ok");
+          await load();
+        },
+        async (gone) => {
+          close();
+          say(`${gone.email} archived.`, "ok");
+          await load();
+        },
+        close,
+      );
+      editing.replaceChildren(form);
+      form.scrollIntoView({ block: "start" });
+      form.querySelector("input").focus();
+    }
 
     function act(button, message, call) {
       return ui.busy(button, box, async () => {
@@ -190,6 +285,7 @@ export default {
       } else if (m.status === "pending_auth" || m.status === "needs_reauth") {
         add(m.status === "needs_reauth" ? "Reconnect" : "Connect", "", (b) => ui.busy(b, box, () => goToConsent(api, m.id)));
       }
+      add("Edit", "secondary", () => edit(m));
       if (m.status === "active" || m.status === "paused") {
         add("Verify", "secondary", (b) =>
           ui.busy(b, box, async () => {

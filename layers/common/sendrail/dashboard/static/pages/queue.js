@@ -25,6 +25,7 @@ export default {
     };
     const summary = ui.h("section", { class: "card", "aria-label": "Queue status" });
     const servers = ui.h("section", { class: "section", "aria-label": "Servers" });
+    const priorities = ui.h("section", { class: "section", "aria-label": "By priority" });
     const head = ui.h("div", { class: "row spread" }, ui.h("h1", {}, "Queue"));
     if (ctx.can("owner", "sender")) {
       const retry = ui.h("button", { type: "button" }, "Retry failed");
@@ -35,12 +36,25 @@ export default {
           await load();
         }),
       );
-      head.append(retry);
+      const clear = ui.h("button", { type: "button", class: "secondary" }, "Clear failed");
+      clear.addEventListener("click", () => {
+        if (!window.confirm("Remove failed recipients from the queue views? Reports keep them.")) return;
+        ui.busy(clear, box, async () => {
+          const r = await api("POST", "/api/queue/clear", {});
+          say(`${r.cleared} failed recipient(s) cleared from the queue.`, "ok");
+          await load();
+        });
+      });
+      head.append(ui.h("div", { class: "row" }, retry, clear));
     }
-    root.append(head, box, summary, servers);
+    root.append(head, box, summary, servers, priorities);
 
     async function load() {
-      const [st, sv] = await Promise.all([api("GET", "/api/queue/status"), api("GET", "/api/queue/servers")]);
+      const [st, sv, totals] = await Promise.all([
+        api("GET", "/api/queue/status"),
+        api("GET", "/api/queue/servers"),
+        api("GET", "/api/queue/stats"),
+      ]);
       const state = !st.enabled ? ["paused", "sending off"] : st.in_window ? ["active", "sending"] : ["paused", "outside the window"];
       summary.replaceChildren(
         ui.h("h2", {}, "Status"),
@@ -74,6 +88,23 @@ export default {
           ],
           sv.items,
           "Capacity of each mailbox now",
+        ),
+      );
+      const levels = Object.entries(totals.by_priority || {}).sort((a, b) => Number(b[0]) - Number(a[0]));
+      const num = (label, key) => ({ label, class: "num", value: ([, row]) => String(row[key]) });
+      priorities.replaceChildren(
+        ui.h("h2", {}, "By priority"),
+        ui.table(
+          [
+            { label: "Priority", value: ([level]) => level },
+            num("Queued", "queued"),
+            num("Deferred", "deferred"),
+            num("Sending", "sending"),
+            num("Sent", "sent"),
+            num("Failed", "failed"),
+          ],
+          levels,
+          `Totals: ${totals.total_sent} sent, ${totals.total_failed} failed`,
         ),
       );
     }

@@ -87,6 +87,34 @@ export default {
       },
     );
 
+    // --- batches, retries and the footer ---------------------------------------------------
+    const batch = ui.h("input", { type: "number", name: "batch_size", min: 1, max: 1000, value: sending.batch_size, disabled: off });
+    const delay = ui.h("input", { type: "number", name: "batch_delay_seconds", min: 0, max: 3600, value: sending.batch_delay_seconds, disabled: off });
+    const attempts = ui.h("input", { type: "number", name: "max_attempts", min: 1, max: 20, value: sending.max_attempts, disabled: off });
+    const footer = ui.h("input", { type: "checkbox", name: "unsubscribe_footer", checked: sending.unsubscribe_footer, disabled: off });
+    const postal = ui.h("textarea", { name: "postal_address", class: "short", rows: 3, value: sending.postal_address || "", disabled: off });
+    const deliveryForm = sendForm(
+      "Delivery",
+      [
+        ui.h("div", { class: "fields" }, ui.field("Batch size", batch), ui.field("Seconds between batches", delay), ui.field("Attempts per message", attempts)),
+        ui.h("label", { class: "check" }, footer, "Add an unsubscribe footer when a campaign has no link"),
+        ui.field("Postal address (shown in the footer)", postal),
+      ],
+      "Save delivery settings",
+      async () => {
+        const body = {
+          ...sending,
+          batch_size: Number(batch.value),
+          batch_delay_seconds: Number(delay.value),
+          max_attempts: Number(attempts.value),
+          unsubscribe_footer: footer.checked,
+          postal_address: postal.value.trim() || null,
+        };
+        sending = await api("PUT", "/api/settings/sending", body);
+        say("Delivery settings saved.", "ok");
+      },
+    );
+
     // --- the API rate limit --------------------------------------------------------------
     const rate = ui.h("input", { type: "number", name: "api_rate_limit", min: 1, max: 10000, value: apiSettings.api_rate_limit ?? "", placeholder: "platform default", disabled: off });
     const inForce = ui.h("p", { class: "hint" });
@@ -176,7 +204,7 @@ export default {
       throttleSection.append(form);
     }
 
-    root.append(ui.h("div", { class: "grid two" }, sendingForm, apiForm), throttleSection);
+    root.append(ui.h("div", { class: "grid two" }, sendingForm, deliveryForm, apiForm), throttleSection);
     await loadThrottles();
   },
 };
