@@ -68,6 +68,8 @@ class Api(Construct):
             if prefix in ("/health", "/openapi.json"):
                 resource.add_method("GET", integration, request_validator=validator)
             else:
+                if prefix == "/app":  # the dashboard's index is the folder itself
+                    resource.add_method("GET", integration, request_validator=validator)
                 resource.add_resource("{proxy+}").add_method(
                     "ANY", integration, request_validator=validator
                 )

@@ -227,6 +227,7 @@ def test_given_the_api_then_routes_reach_their_functions(synthesized):
         "oauth",
         "health",
         "openapi.json",
+        "app",
         "{proxy+}",
     } <= paths
     template.has_resource_properties(
