@@ -96,7 +96,7 @@ export default {
     const deliveryForm = sendForm(
       "Delivery",
       [
-        ui.h("div", { class: "fields" }, ui.field("Batch size", batch), ui.field("Seconds between batches", delay), ui.field("Attempts per message", attempts)),
+        ui.h("div", { class: "fields" }, ui.field("Batch size", batch), ui.field("Batch delay (s)", delay, "Seconds between batches"), ui.field("Attempts per message", attempts)),
         ui.h("label", { class: "check" }, footer, "Add an unsubscribe footer when a campaign has no link"),
         ui.field("Postal address (shown in the footer)", postal),
       ],
