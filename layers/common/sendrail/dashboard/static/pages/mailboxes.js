@@ -34,8 +34,10 @@ async function goToConsent(api, mailboxId) {
   const linked = await api("POST", `/api/mailboxes/${encodeURIComponent(mailboxId)}/connect`, {
     return_to: RETURN_TO,
   });
+  const link = new URL(linked.authorize_url);
+  if (link.protocol !== "https:" && link.protocol !== "http:") throw new Error("the consent link is not a web address");
   sessionStorage.setItem(PENDING, mailboxId);
-  window.location.assign(linked.authorize_url);
+  window.location.assign(link.href);
 }
 
 function form(ui, label, fields, submitLabel, onSubmit) {
