@@ -135,11 +135,16 @@ export default {
       );
     }
 
+    let asked = 0;
+
     async function loadRecipients() {
+      asked += 1;
+      const mine = asked; // a newer request (another filter or page) wins over this one
       const query = new URLSearchParams({ limit: "25" });
       if (filter) query.set("status", filter);
       if (cursor) query.set("cursor", cursor);
       const page = await ctx.api("GET", `${base}/recipients?${query}`);
+      if (mine !== asked) return;
       const first = () => { cursor = null; loadRecipients().catch(showError); };
       recipients.replaceChildren(
         table([
