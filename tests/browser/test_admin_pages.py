@@ -103,6 +103,18 @@ def test_given_gmail_when_an_owner_connects_it_then_the_consent_returns_to_the_p
     assert _mailbox(stack_http, "team@gmail-shop.example")["status"] == "active"
     shot(page, "admin-mailboxes-connected")
 
+    # A mailbox made elsewhere and still waiting for consent: its row's Connect finishes it.
+    status, waiting, _ = stack_http.post(
+        "/api/mailboxes", {"provider": "gmail", "email": "later@gmail-shop.example"}
+    )
+    assert status == 201 and waiting["status"] == "pending_auth"
+    page.reload()
+    later = page.get_by_role("row").filter(has_text="later@gmail-shop.example")
+    expect(later).to_contain_text("pending_auth")
+    later.get_by_role("button", name="Connect later@gmail-shop.example").click()
+    expect(page.get_by_text("later@gmail-shop.example is connected and can send.")).to_be_visible()
+    expect(later).to_contain_text("active")
+
 
 def test_given_the_queue_page_then_it_shows_each_server_and_retries_failed(
     page_as, browser_stack, stack_http, shot
