@@ -230,6 +230,7 @@ class LocalStack:
             [
                 "sendrail local stack is up",
                 f"  API            {self.base_url}   (OpenAPI: {self.base_url}/openapi.json)",
+                f"  dashboard      {self.base_url}/app/   (sign in with the owner key below)",
                 f"  SMTP sink      smtp://{self.sink.host}:{self.sink.port}"
                 f"   (received: {self.base_url}/_local/outbox)",
                 f"  Google fake    {self.fakes.google_base}   (Gmail mailboxes connect here)",

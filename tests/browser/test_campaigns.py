@@ -5,11 +5,12 @@ start anything (no button, and the API refuses the viewer's own cookie)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import EMAILS, PHONE
+from tests.browser.conftest import EMAILS, PASSWORD, PHONE
 from tests.conftest import smtp_mailbox
 from tests.e2e.conftest import Http
 
@@ -73,7 +74,29 @@ def test_given_the_login_page_when_signing_in_and_out_then_the_session_follows(
     first.goto(f"{stack_http.base}/app/#/campaigns")
     first.get_by_role("heading", name="Sign in to sendrail").wait_for()  # not signed in yet
     shot(first, "login")
+    # By keyboard alone: the email field has focus, Tab moves on, Enter submits.
+    first.keyboard.type(EMAILS["viewer"])
+    first.keyboard.press("Tab")
+    first.keyboard.type(PASSWORD)
+    first.keyboard.press("Enter")
+    first.get_by_role("heading", name="Campaigns", level=1).wait_for()
+    assert first.evaluate("document.activeElement.id") == "main"  # focus moved to the page
     context.close()
+
+    # An API key signs in too; once the key is deleted the next request shows the login.
+    status, key, _ = stack_http.post("/api/keys", {"name": "browser", "role": "sender"})
+    assert status == 201, key
+    by_key = browser.new_context(viewport={"width": 1280, "height": 900})
+    keyed = by_key.new_page()
+    keyed.goto(f"{stack_http.base}/app/")
+    keyed.get_by_label("API key").fill(key["key"])
+    keyed.get_by_role("button", name="Sign in with key").click()
+    keyed.get_by_text("API key · sender").wait_for()
+    assert stack_http.call("DELETE", f"/api/keys/{key['id']}")[0] == 204
+    keyed.get_by_role("link", name="New campaign").click()
+    keyed.get_by_role("heading", name="Sign in to sendrail").wait_for()
+    assert keyed.locator("#nav a").count() == 0  # signed out: no navigation left
+    by_key.close()
 
     page = page_as("owner")
     assert page.get_by_text(f"{EMAILS['owner']} · owner").is_visible()
@@ -90,7 +113,7 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     status, body, _ = stack_http.post("/api/suppressions", {"email": "gone@example.org"})
     assert status in (200, 201), body
     page = page_as("sender")
-    shot(page, "campaigns_empty")
+    shot(page, "campaigns_before")
     cid = create_draft(page, "Weekly news", mailbox["email"])
 
     upload_csv(page)
@@ -126,6 +149,12 @@ def test_given_a_csv_when_the_campaign_runs_then_the_bar_follows_the_clock(
     page.get_by_role("cell", name="fay@example.org").wait_for()
     page.get_by_role("cell", name="gone@example.org").wait_for(state="detached")
     shot(page, "campaign")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download report (CSV)").click()
+    assert download.value.suggested_filename == f"campaign-{cid}.csv"
+    report = Path(download.value.path()).read_text()
+    assert report.splitlines()[0].startswith("email") or "email" in report.splitlines()[0]
+    assert "fay@example.org" in report
 
     page.get_by_role("link", name="← All campaigns").click()
     row = page.get_by_role("row", name=re.compile("Weekly news"))

@@ -119,9 +119,15 @@ async function render() {
     if (error instanceof ApiError && error.status === 401) return;
     root.append(h("p", { class: "notice error", role: "alert" }, ui.errorText(error)));
   }
-  main.focus({ preventScroll: true });
+  // Keyboard and screen-reader users land on the new page, unless it focused a field itself.
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 window.addEventListener("hashchange", render);
+window.addEventListener("sendrail:signed-out", () => {
+  if (!user) return;
+  setSignedIn(null);
+  navigate("#/login");
+});
 await whoAmI();
 await render();

@@ -40,7 +40,7 @@ export default {
       onsubmit: (e) => signIn(e, { api_key: key.value.trim() }),
     },
     h("h2", {}, "With an API key"),
-    field("API key", key, "The key stays in this browser's session cookie only as a signed reference."),
+    field("API key", key, "The key itself is not kept: the browser holds a signed reference to it for 12 hours."),
     h("button", { type: "submit", class: "secondary" }, "Sign in with key"));
 
     root.append(h("h1", {}, "Sign in to sendrail"), status, h("div", { class: "grid two" }, byPassword, byKey));
