@@ -46,6 +46,7 @@ def test_given_the_mailboxes_page_when_an_owner_adds_an_smtp_server_then_it_is_l
     expect(form.get_by_label("Port")).to_have_value("587")  # the form is ready for another
     expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuemax", "120")
     expect(row).to_contain_text("Shop <news>")  # as text, not markup
+    expect(row).to_contain_text("0 sent in 30 days")  # GET /api/mailboxes/{id}/stats
     shot(page, "admin-mailboxes")
 
     row.get_by_role("button", name="Pause news@shop.example").click()

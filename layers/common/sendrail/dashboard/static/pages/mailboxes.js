@@ -153,6 +153,23 @@ function sesForm(ui, api, added) {
   );
 }
 
+// Health over 30 days: sends, bounce and complaint rates, the current error streak.
+async function health(ui, api, mailbox) {
+  try {
+    const st = await api("GET", `/api/mailboxes/${encodeURIComponent(mailbox.id)}/stats?days=30`);
+    const pct = (rate) => `${(rate * 100).toFixed(1)} %`;
+    return ui.h(
+      "div",
+      {},
+      ui.h("div", {}, `${st.totals.sent} sent in 30 days`),
+      ui.h("div", { class: "hint" }, `bounces ${pct(st.bounce_rate)} · complaints ${pct(st.complaint_rate)}`),
+      st.consecutive_errors ? ui.h("div", { class: "hint" }, `${st.consecutive_errors} errors in a row`) : null,
+    );
+  } catch (error) {
+    return ui.h("span", { class: "muted" }, ui.errorText(error));
+  }
+}
+
 function numberOrNull(input) {
   const value = input.value.trim();
   return value === "" ? null : Number(value);
@@ -308,8 +325,11 @@ export default {
       ]);
       const byId = new Map(servers.items.map((s) => [s.id, s]));
       const shown = mailboxes.items.filter((m) => m.status !== "archived");
-      const warm = await Promise.all(shown.map((m) => warmup(ui, api, m)));
-      const rows = shown.map((m, i) => ({ m, warm: warm[i], server: byId.get(m.id) }));
+      const [warm, healthy] = await Promise.all([
+        Promise.all(shown.map((m) => warmup(ui, api, m))),
+        Promise.all(shown.map((m) => health(ui, api, m))),
+      ]);
+      const rows = shown.map((m, i) => ({ m, warm: warm[i], health: healthy[i], server: byId.get(m.id) }));
       const columns = [
         {
           label: "Mailbox",
@@ -328,6 +348,7 @@ export default {
         },
         { label: "Used today", value: (r) => capacity(ui, r.server) },
         { label: "Warm-up", value: (r) => r.warm },
+        { label: "Health", value: (r) => r.health },
       ];
       if (canWrite) columns.push({ label: "Actions", value: (r) => actions(r.m) });
       list.replaceChildren(
@@ -355,7 +376,7 @@ export default {
           "section",
           { class: "section", "aria-label": "Add a mailbox" },
           ui.h("h2", {}, "Add a mailbox"),
-          ui.h("div", { class: "grid two" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
+          ui.h("div", { class: "grid two top" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
         ),
       );
     }
