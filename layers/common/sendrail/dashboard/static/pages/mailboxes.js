@@ -376,7 +376,7 @@ export default {
           "section",
           { class: "section", "aria-label": "Add a mailbox" },
           ui.h("h2", {}, "Add a mailbox"),
-          ui.h("div", { class: "grid two top" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
+          ui.h("div", { class: "grid two aligned" }, oauthForm(ui, api), smtpForm(ui, api, added), sesForm(ui, api, added)),
         ),
       );
     }

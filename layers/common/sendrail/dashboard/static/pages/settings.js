@@ -204,7 +204,7 @@ export default {
       throttleSection.append(form);
     }
 
-    root.append(ui.h("div", { class: "grid two top" }, sendingForm, deliveryForm, apiForm), throttleSection);
+    root.append(ui.h("div", { class: "grid two aligned" }, sendingForm, deliveryForm, apiForm), throttleSection);
     await loadThrottles();
   },
 };
