@@ -50,8 +50,13 @@ class Me(BaseModel):
     tenant_id: str | None
     role: str
     user: str | None = None
-    # Only for a caller signed in by the dashboard's cookie: the token its writes carry.
-    csrf_token: str | None = None
+
+
+class BrowserMe(Me):
+    """``GET /api/me`` for a caller signed in by the dashboard's cookie: with the CSRF
+    token its writes carry (a reloaded page has no other way to learn it)."""
+
+    csrf_token: str
 
 
 class TenantView(BaseModel):

@@ -5,7 +5,7 @@ from sendrail.services import browser_sessions
 from sendrail.services.auth import READ
 
 from functions.enqueue.auth import need, session_cookie
-from functions.enqueue.schemas import Health, Me
+from functions.enqueue.schemas import BrowserMe, Health, Me
 from functions.enqueue.wiring import deps
 
 router = APIGatewayRouter()
@@ -17,14 +17,12 @@ def health() -> Health:
 
 
 @router.get("/api/me", summary="Who am I", tags=["auth"])
-def me() -> Me:
+def me() -> Me | BrowserMe:
     from sendrail.domain.models import Role  # noqa: PLC0415
 
     principal = need(router, READ | {Role.ADMIN})
+    who = Me(tenant_id=principal.tenant_id, role=principal.role.value, user=principal.user_email)
     cookie = session_cookie(router)
-    return Me(
-        tenant_id=principal.tenant_id,
-        role=principal.role.value,
-        user=principal.user_email,
-        csrf_token=browser_sessions.csrf_token(deps(), cookie) if cookie else None,
-    )
+    if cookie is None:
+        return who
+    return BrowserMe(**who.model_dump(), csrf_token=browser_sessions.csrf_token(deps(), cookie))
