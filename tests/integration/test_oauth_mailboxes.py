@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -292,3 +292,77 @@ def test_given_a_forged_or_stale_state_then_the_callback_refuses_it(api, tenant,
         stale = Api().get(f"/oauth/callback?code=abc&state={state}", token="")
         assert stale.status == 400 and "expired" in stale.body["error"]["message"]
         assert api.get(f"/api/mailboxes/{created['id']}").body["status"] == "pending_auth"
+
+
+def _consent(fakes: Fakes, link: str) -> str:
+    """The provider's redirect back (the callback's path and query)."""
+    opener = urllib.request.build_opener(
+        _NoRedirect, urllib.request.HTTPSHandler(context=_trusting(fakes))
+    )
+    try:
+        opener.open(link, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        back = urlsplit(redirect.headers["Location"])
+        return f"{back.path}?{back.query}"
+    raise AssertionError("the authorization endpoint should redirect")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_given_a_return_to_then_the_callback_sends_the_browser_back_to_the_dashboard(
+    api, tenant, fakes, provider
+):
+    running, _ = fakes
+    created = api.post("/api/mailboxes", {"provider": provider, "email": f"back@{provider}.ex"})
+    assert created.status == 201, created.raw
+    mid = created.body["id"]
+    link = api.post(f"/api/mailboxes/{mid}/connect", {"return_to": "/app/#/mailboxes"})
+    assert link.status == 200, link.raw
+    callback = parse_qs(urlsplit(link.body["authorize_url"]).query)["redirect_uri"][0]
+    done = Api().get(_consent(running, link.body["authorize_url"]), token="")
+    assert done.status == 303, done.raw
+    base = callback.removesuffix("/oauth/callback")  # this deployment's own origin
+    assert done.headers["Location"] == base + "/app/#/mailboxes"
+    assert api.get(f"/api/mailboxes/{mid}").body["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/app/",
+        "//evil.example/app/",
+        "/app/../admin",
+        "/app//evil.example",
+        "/app/#/x\\y",
+        "/apps/",
+        "javascript:alert(1)",
+        "/app/#/mailboxes\r\nSet-Cookie: x=1",
+        "/oauth/callback",
+        "",
+    ],
+)
+def test_given_a_return_to_off_the_dashboard_then_connect_refuses_it(api, tenant, fakes, target):
+    created = api.post("/api/mailboxes", {"provider": "gmail", "email": "open@corp.example"}).body
+    refused = api.post(f"/api/mailboxes/{created['id']}/connect", {"return_to": target})
+    assert refused.status in (400, 422), refused.raw
+    assert "authorize_url" not in refused.body
+
+
+def test_given_a_refused_consent_with_a_return_to_then_the_browser_goes_back_unconnected(
+    api, tenant, fakes
+):
+    created = api.post("/api/mailboxes", {"provider": "gmail", "email": "no@corp.example"}).body
+    link = api.post(f"/api/mailboxes/{created['id']}/connect", {"return_to": "/app/#/mailboxes"})
+    state = parse_qs(urlsplit(link.body["authorize_url"]).query)["state"][0]
+    refused = Api().get(f"/oauth/callback?error=access_denied&state={state}", token="")
+    assert refused.status == 303 and refused.headers["Location"].endswith("/app/#/mailboxes")
+    assert api.get(f"/api/mailboxes/{created['id']}").body["status"] == "pending_auth"
+    forged = Api().get(f"/oauth/callback?error=access_denied&state={state[:-3]}xyz", token="")
+    assert forged.status == 400 and "Location" not in forged.headers
+
+
+def test_given_no_return_to_then_the_callback_still_shows_its_own_page(api, tenant, fakes):
+    running, _ = fakes
+    created = api.post("/api/mailboxes", {"provider": "gmail", "email": "page@corp.example"})
+    done = Api().get(_consent(running, created.body["authorize_url"]), token="")
+    assert done.status == 200 and "connected" in done.raw
+    assert "Location" not in done.headers

@@ -65,6 +65,17 @@ def _configured(provider: Provider) -> None:
         )
 
 
+class ConnectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    return_to: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a dashboard path on this origin (`/app/#/mailboxes`): after consent the "
+        "callback sends the browser there (303) instead of showing its own page",
+    )
+
+
 @router.post(
     "/api/mailboxes/<mailbox_id>/connect",
     summary="A new consent link for a Gmail or Outlook mailbox",
@@ -72,7 +83,7 @@ def _configured(provider: Provider) -> None:
     "`authorize_url` in a browser; the provider returns to `/oauth/callback`.",
     tags=["mailboxes"],
 )
-def connect(mailbox_id: str) -> MailboxView:
+def connect(mailbox_id: str, body: ConnectRequest | None = None) -> MailboxView:
     _, tenant_id = tenant(router, WRITE)
     mailbox, _ = mailboxes.get(deps(), tenant_id, mailbox_id)
     if mailbox.provider not in OAUTH:
@@ -83,7 +94,9 @@ def connect(mailbox_id: str) -> MailboxView:
     if mailbox.status is MailboxStatus.ARCHIVED:
         raise Conflict("an archived mailbox cannot be connected")
     _configured(mailbox.provider)
-    return _view(mailbox, authorize_url=oauth.authorize_url(deps(), providers(), mailbox))
+    back = body.return_to if body else None
+    link = oauth.authorize_url(deps(), providers(), mailbox, return_to=back)
+    return _view(mailbox, authorize_url=link)
 
 
 @router.get("/api/mailboxes", summary="List mailboxes", tags=["mailboxes"])

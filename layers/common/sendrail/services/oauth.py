@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from typing import Any
 
 from sendrail.domain.models import Mailbox, MailboxStatus
 from sendrail.domain.signing import SignatureError, sign, verify
-from sendrail.errors import BadRequest, Conflict, MailboxSendError
+from sendrail.errors import BadRequest, Conflict, MailboxSendError, ValidationFailed
 from sendrail.observability import count, logger
 from sendrail.providers import OAUTH, oauth
 from sendrail.providers.base import Grant, ProviderConfig, RefreshFailed, RevokedGrant
@@ -39,19 +40,62 @@ def redirect_uri(deps: Deps) -> str:
     return f"{deps.public_base_url.rstrip('/')}/oauth/callback"
 
 
-def authorize_url(deps: Deps, config: ProviderConfig, mailbox: Mailbox) -> str:
-    """The consent link for ``mailbox`` (valid for 15 minutes)."""
+# Where the callback may send the browser back to: a page of the dashboard on this same
+# origin, never anywhere else (no scheme, no host, no "//", no "..", no backslash).
+RETURN_TO = re.compile(r"^/app/(#/[A-Za-z0-9_\-/]*(\?[A-Za-z0-9_\-=&]*)?)?$")
+
+
+def safe_return(path: str | None) -> str | None:
+    """``path`` when it is a same-origin dashboard path (``/app/#/mailboxes``), else None."""
+    if path is None or len(path) > 200 or "//" in path or ".." in path:
+        return None
+    return path if RETURN_TO.fullmatch(path) else None
+
+
+def authorize_url(
+    deps: Deps, config: ProviderConfig, mailbox: Mailbox, return_to: str | None = None
+) -> str:
+    """The consent link for ``mailbox`` (valid for 15 minutes). ``return_to`` (a checked
+    dashboard path, see ``safe_return``) rides in the signed state for the callback."""
     expires = int((deps.clock.now() + timedelta(seconds=STATE_SECONDS)).timestamp())
-    state = sign(
-        deps.signing_key,
-        STATE,
-        {"t": mailbox.tenant_id, "m": mailbox.id, "x": expires, "n": secrets.token_hex(8)},
-    )
+    claims: dict[str, Any] = {
+        "t": mailbox.tenant_id,
+        "m": mailbox.id,
+        "x": expires,
+        "n": secrets.token_hex(8),
+    }
+    if return_to is not None:
+        checked = safe_return(return_to)
+        if checked is None:
+            raise ValidationFailed(
+                "return_to must be a dashboard path such as /app/#/mailboxes",
+                details=[{"field": "return_to"}],
+            )
+        claims["r"] = checked
+    state = sign(deps.signing_key, STATE, claims)
     module = oauth(mailbox.provider)
     return str(module.authorize_url(config, state, redirect_uri(deps), mailbox.email))
 
 
-def complete(deps: Deps, config: ProviderConfig, code: str, state: str) -> Mailbox:
+def return_to(deps: Deps, state: str) -> str | None:
+    """The dashboard path a consent link asked to come back to, when its ``state`` verifies
+    (also when the provider reports a refusal: the browser still goes back to the page)."""
+    try:
+        claims = verify(deps.signing_key, STATE, state)
+    except SignatureError:
+        return None
+    back = claims.get("r")
+    return safe_return(back) if isinstance(back, str) else None
+
+
+@dataclass(frozen=True)
+class Connected:
+    mailbox: Mailbox
+    # The dashboard path to send the browser back to (checked again), or None.
+    return_to: str | None
+
+
+def complete(deps: Deps, config: ProviderConfig, code: str, state: str) -> Connected:
     """The provider's redirect back: check the state, exchange the code, store the tokens
     sealed, and make the mailbox ``active``."""
     try:
@@ -67,7 +111,8 @@ def complete(deps: Deps, config: ProviderConfig, code: str, state: str) -> Mailb
         grant = oauth(mailbox.provider).exchange(config, code, redirect_uri(deps), deps.clock.now())
     except (RevokedGrant, RefreshFailed) as exc:
         raise BadRequest(f"the provider refused the connection: {exc}") from exc
-    return _save(deps, mailbox, grant, activate=True)[0]
+    saved = _save(deps, mailbox, grant, activate=True)[0]
+    return Connected(saved, return_to(deps, state))
 
 
 def _save(

@@ -3,5 +3,10 @@ import login from "./login.js";
 import campaigns from "./campaigns.js";
 import campaign from "./campaign.js";
 import campaignNew, { edit as campaignEdit } from "./campaign_new.js";
+import mailboxes from "./mailboxes.js";
+import queue from "./queue.js";
+import suppressions from "./suppressions.js";
+import settings from "./settings.js";
+import keys from "./keys.js";
 
-export default [campaigns, campaignNew, campaignEdit, campaign, login];
+export default [campaigns, campaignNew, campaignEdit, campaign, mailboxes, queue, suppressions, settings, keys, login];
