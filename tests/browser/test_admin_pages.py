@@ -10,9 +10,11 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import MARKS, PHONE
 from tests.conftest import smtp_mailbox
 from tests.e2e.conftest import Stack
+
+pytestmark = MARKS
 
 
 def open_page(page: Page, http: Any, route: str) -> None:
