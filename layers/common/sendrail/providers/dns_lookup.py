@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sendrail.domain.sender_auth import Answer
@@ -31,15 +32,15 @@ class DnsLookup:
     """The lookups of one check (its own time budget)."""
 
     def __init__(self, config: DnsConfig) -> None:
-        import dns.resolver  # noqa: PLC0415 - only the authentication route needs it
 
         self._config = config
+        monotonic = _monotonic_resolver()
         if config.nameserver:
-            resolver = dns.resolver.Resolver(configure=False)
+            resolver = monotonic(configure=False)
             resolver.nameservers = [config.nameserver]
             resolver.port = config.port
         else:
-            resolver = dns.resolver.Resolver()
+            resolver = monotonic()
         resolver.timeout = config.timeout
         resolver.lifetime = config.timeout
         resolver.cache = None  # the check's own cache is in DynamoDB
@@ -81,6 +82,32 @@ class DnsLookup:
             log.info("DNS lookup failed", extra={"query": name, "type": rdtype}, exc_info=True)
             return Answer("servfail")
         return Answer("ok", tuple(_text(rdtype, r) for r in answer))
+
+
+@cache
+def _monotonic_resolver() -> Any:
+    """dnspython's resolver, its lifetime measured on the monotonic clock. dnspython ends
+    its retries by ``time.time()``; where that clock stands still (the local stack's
+    virtual clock moves the process's time only when told) it would retry for ever."""
+    import dns.resolver  # noqa: PLC0415
+
+    class MonotonicResolver(dns.resolver.Resolver):
+        _started = 0.0
+
+        def resolve(self, *args: Any, **kwargs: Any) -> Any:
+            self._started = time.monotonic()
+            return super().resolve(*args, **kwargs)
+
+        def _compute_timeout(
+            self, start: float, lifetime: float | None = None, errors: Any = None
+        ) -> float:
+            lifetime = self.lifetime if lifetime is None else lifetime
+            duration = time.monotonic() - self._started
+            if duration >= lifetime:
+                raise dns.resolver.LifetimeTimeout(timeout=duration, errors=errors or [])
+            return min(lifetime - duration, self.timeout)
+
+    return MonotonicResolver
 
 
 def _text(rdtype: str, rdata: Any) -> str:
