@@ -3,8 +3,10 @@
 Context: ``publicBaseUrl`` (a custom domain for tracking links), ``retainData``
 (default true), ``bundleDependencies`` (default true; tests pass false),
 ``dispatchConcurrency`` (dispatch invocations started every minute and allowed at once,
-default 1), ``dispatchLanes`` (sends in flight within one invocation, default 32) and
-``alarmEmail`` (an address subscribed to the alarm topic)."""
+default 1), ``dispatchLanes`` (sends in flight within one invocation, default 32),
+``alarmEmail`` (an address subscribed to the alarm topic) and ``sesDomains`` (comma-separated
+domains to create SES identities for, with Easy DKIM and a custom MAIL FROM: their DNS
+records are printed as outputs)."""
 
 from __future__ import annotations
 

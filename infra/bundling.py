@@ -77,8 +77,7 @@ def copy_function(name: str, out: Path) -> None:
 
 def trim_unused(site: Path) -> None:
     """Drop what a running function never reads, so bytecode fits in the 60 MB budget:
-    discovery documents other than Gmail v1 (110 MB of them), dnspython (email_validator
-    needs it only for DNS deliverability checks, which sendrail never runs), Powertools'
+    discovery documents other than Gmail v1 (110 MB of them), Powertools'
     bundled Swagger UI (we serve ``/openapi.json`` only), console scripts, type stubs and
     the C and protobuf sources of already-built modules."""
     documents = site / "googleapiclient" / "discovery_cache" / "documents"
@@ -86,8 +85,8 @@ def trim_unused(site: Path) -> None:
         for doc in documents.iterdir():
             if doc.name != "gmail.v1.json":
                 doc.unlink()
-    for path in (site / "bin", site / "dns", *site.glob("dnspython-*.dist-info")):
-        shutil.rmtree(path, ignore_errors=True)
+    # dnspython stays: the sender authentication check reads SPF, DKIM and DMARC with it.
+    shutil.rmtree(site / "bin", ignore_errors=True)
     swagger = site / "aws_lambda_powertools" / "event_handler" / "openapi" / "swagger_ui"
     for path in (*swagger.glob("*.js"), *swagger.glob("*.css")):
         path.unlink()

@@ -16,6 +16,7 @@ from sendrail.functions_spec import FUNCTIONS
 from infra.bundling import layer_code
 from infra.constructs.api import Api
 from infra.constructs.functions import ARCHITECTURE, RUNTIME, DispatchScale, Functions
+from infra.constructs.identities import SesIdentities, parse_domains
 from infra.constructs.monitoring import Monitoring, Watched
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
@@ -116,6 +117,11 @@ class SendrailStack(Stack):
         self.functions.set_public_base_url(base_url)
         self.feedback = self._ses_feedback(key, base_url)
         Schedules(self, "Schedules", functions=functions, dispatchers=dispatch.concurrency)
+        # Optional: SES domain identities for the domains in context ``sesDomains``.
+        ses_domains = parse_domains(self.node.try_get_context("sesDomains"))
+        self.identities = (
+            SesIdentities(self, "SesIdentities", domains=ses_domains) if ses_domains else None
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

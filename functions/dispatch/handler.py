@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -15,6 +16,7 @@ from sendrail.observability import (
     thread_trace_context,
     tracer,
 )
+from sendrail.providers.base import ProviderConfig
 from sendrail.services import webhooks
 from sendrail.services.dispatch import (
     Dispatcher,
@@ -24,18 +26,28 @@ from sendrail.services.dispatch import (
     activity,
 )
 from sendrail.services.personalise import personaliser
+from sendrail.services.provider_quotas import SesAccount
 
 from functions.dispatch.wiring import system, wiring
 
 
+def ses_account(config: ProviderConfig) -> SesAccount:
+    """The SES account's quota (cached an hour by the provider module)."""
+    from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox sends
+
+    return SesAccount(*ses.account(config))
+
+
 def options() -> DispatchOptions:
     s = wiring.settings()
+    config = wiring.providers()
     return DispatchOptions(
         lease_seconds=s.lease_seconds,
         receive_wait_seconds=s.receive_wait_seconds,
         stop_margin_seconds=s.stop_margin_seconds,
         lanes=s.lanes,
-        provider_config=wiring.providers(),
+        provider_config=config,
+        ses_account=partial(ses_account, config),
     )
 
 

@@ -17,6 +17,7 @@ from functions.enqueue.routes import (
     oauth,
     queue,
     replies,
+    sender_auth,
     settings,
     suppressions,
     system,
@@ -41,6 +42,7 @@ for module in (
     analytics,
     replies,
     warmup,
+    sender_auth,
     users,
     webhooks,
 ):

@@ -88,6 +88,7 @@ class MailboxView(BaseModel):
     imap: ImapSettings | None = None
     ses_configuration_set: str | None = None
     max_connections: int | None = None
+    dkim_selectors: list[str] = []
     status: MailboxStatus
     pause_reason: str | None
     has_credentials: bool

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from sendrail.settings import ProviderSettings
 
 
@@ -12,3 +13,11 @@ class EnqueueSettings(ProviderSettings):
     # Requests per second per API key (or session) unless the tenant sets its own;
     # 0 turns every limit off (tenants' settings included).
     api_rate_limit: int = 50
+    # The sender authentication check (GET /api/mailboxes/{id}/authentication): the DNS
+    # server to ask (unset: the system resolver), seconds per query and per check, and how
+    # long a result is kept before DNS is asked again.
+    dns_nameserver: str | None = None
+    dns_port: int = Field(default=53, ge=1, le=65535)
+    dns_timeout: float = Field(default=2.0, gt=0, le=10)
+    dns_budget: float = Field(default=8.0, gt=0, le=20)
+    dns_cache_seconds: int = Field(default=3600, ge=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sendrail.providers.dns_lookup import DnsConfig
 from sendrail.services.deps import Deps
 from sendrail.wiring import Wiring, secret_value
 
@@ -28,3 +29,8 @@ def ses_quota() -> int | None:
     from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
 
     return ses.daily_quota(providers())
+
+
+def dns_config() -> DnsConfig:
+    s = settings()
+    return DnsConfig(s.dns_nameserver, s.dns_port, s.dns_timeout, s.dns_budget)

@@ -94,6 +94,12 @@ def start_stack(
         # Off by default: a virtual second never ends by itself, so a per-second limit
         # would refuse every test's 51st call. Tests of the limit set it (extra_env).
         "SENDRAIL_API_RATE_LIMIT": "0",
+        # The authentication check (which the fuzz run calls) asks DNS on 127.0.0.1, where
+        # nothing answers: a `timeout` status within a second, never the internet.
+        "SENDRAIL_DNS_NAMESERVER": "127.0.0.1",
+        "SENDRAIL_DNS_PORT": "9",
+        "SENDRAIL_DNS_TIMEOUT": "0.5",
+        "SENDRAIL_DNS_BUDGET": "1",
         **(extra_env or {}),
     }
     if virtual_clock:

@@ -19,12 +19,13 @@ KEPT = [
     "pydantic/py.typed",
     "cryptography/hazmat/bindings/_rust.abi3.so",
     "msal-1.39.0.dist-info/METADATA",
+    # the sender authentication check (GET /api/mailboxes/{id}/authentication) reads DNS
+    "dns/resolver.py",
+    "dnspython-2.9.2.dist-info/METADATA",
 ]
 DROPPED = [
     "googleapiclient/discovery_cache/documents/drive.v3.json",
     "googleapiclient/discovery_cache/documents/youtube.v3.json",
-    "dns/resolver.py",
-    "dnspython-2.9.2.dist-info/METADATA",
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
     "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css",
     "bin/normalizer",

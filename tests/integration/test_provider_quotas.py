@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import time_machine
 from sendrail.domain.limits import LimitState
 from sendrail.providers import ses
-from sendrail.services.capacity import mailbox_subject
+from sendrail.services.capacity import mailbox_subject, ses_account_subject
 
 from tests.conftest import Api
 from tests.integration.test_oauth_mailboxes import campaign, connect, fakes  # noqa: F401
@@ -92,3 +92,84 @@ def test_given_an_uncapped_gmail_mailbox_then_dispatch_stops_at_its_ceiling(
         dispatch()
         assert api.get(f"/api/campaigns/{cid}/stats").body["sent"] == 5
         assert len(outbox.items()) == 5
+
+
+def _ses_mailboxes(api: Api, *emails: str) -> list[str]:
+    import boto3
+
+    boto3.client("sesv2", region_name="us-east-1").create_email_identity(
+        EmailIdentity="corp.example"
+    )
+    ids = []
+    for email in emails:
+        created = api.post("/api/mailboxes", {"provider": "ses", "email": email})
+        assert created.status == 201, created.raw
+        ids.append(created.body["id"])
+    return ids
+
+
+def test_given_an_uncapped_ses_mailbox_then_dispatch_stops_at_the_accounts_daily_quota(
+    api: Api, tenant, dispatch, deps
+):
+    ses._DAILY.clear()
+    ses._RATES.clear()
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given an SES mailbox with no daily_limit (moto's account: 200 a day, 1 a second)
+        # that already sent 198 today
+        (mailbox,) = _ses_mailboxes(api, "news@corp.example")
+        now = datetime.now(UTC)
+        seeded = LimitState(buckets={"day": ("2026-11-23", 198)})
+        assert deps.limits.write(mailbox_subject(mailbox), seeded, 0, now) is not None
+        # When a campaign of five is dispatched
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        dispatch()
+        dispatch()
+        # Then only two go out: the account's quota is the mailbox's ceiling
+        stats = api.get(f"/api/campaigns/{cid}/stats").body
+        assert (stats["sent"], stats["queued"]) == (2, 3)
+    ses._DAILY.clear()
+    ses._RATES.clear()
+
+
+def test_given_two_ses_mailboxes_then_together_they_stay_within_the_accounts_quota(
+    api: Api, tenant, dispatch, deps
+):
+    ses._DAILY.clear()
+    ses._RATES.clear()
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given two SES mailboxes of one account that has sent 197 of its 200 today
+        first, second = _ses_mailboxes(api, "a@corp.example", "b@corp.example")
+        now = datetime.now(UTC)
+        seeded = LimitState(buckets={"day": ("2026-11-23", 197)})
+        assert deps.limits.write(ses_account_subject("us-east-1"), seeded, 0, now) is not None
+        # When a campaign of six is dispatched over both
+        cid = campaign(api, [f"r{i}@x.example" for i in range(6)])
+        dispatch()
+        dispatch()
+        # Then three go out in all, not three per mailbox
+        stats = api.get(f"/api/campaigns/{cid}/stats").body
+        assert (stats["sent"], stats["queued"]) == (3, 3)
+        # And the account's quota and rate are the mailboxes' provider ceiling
+        limits = api.get(f"/api/mailboxes/{first}").body["effective_limits"]
+        assert limits["daily_limit"] == 200 and limits["daily_source"] == "provider_default"
+        assert second != first
+    ses._DAILY.clear()
+    ses._RATES.clear()
+
+
+def test_given_an_ses_mailbox_at_the_accounts_quota_then_feeding_feeds_nothing(
+    api: Api, tenant, deps
+):
+    from sendrail.services import feeding
+    from sendrail.services.provider_quotas import SesAccount
+
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given an uncapped SES mailbox that sent all 200 of the account's quota today
+        (mailbox,) = _ses_mailboxes(api, "news@corp.example")
+        seeded = LimitState(buckets={"day": ("2026-11-23", 200)})
+        assert deps.limits.write(mailbox_subject(mailbox), seeded, 0, datetime.now(UTC))
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        running = deps.campaigns.get(tenant["id"], cid)
+        # Then, told the quota, feeding has no room; not told, it would feed as uncapped
+        assert feeding.budget(deps, running, lambda: SesAccount(200, 1.0)) == 0
+        assert feeding.budget(deps, running) == feeding.UNCAPPED_FEED

@@ -32,6 +32,12 @@ class QueueStats(BaseModel):
     by_priority: dict[str, PriorityRow]
 
 
+class ServerAuthentication(BaseModel):
+    dmarc_aligned: bool = Field(description="false: mail from this mailbox would fail DMARC")
+    dmarc_status: str | None
+    checked_at: str
+
+
 class Server(BaseModel):
     id: str
     email: str
@@ -44,6 +50,11 @@ class Server(BaseModel):
     window_remaining: int | None
     next_available_at: str | None
     effective_limits: dict[str, Any] | None = None
+    authentication: ServerAuthentication | None = Field(
+        default=None,
+        description="the last sender authentication check "
+        "(`GET /api/mailboxes/{id}/authentication`), from its cache; null: never checked",
+    )
 
 
 class Servers(BaseModel):

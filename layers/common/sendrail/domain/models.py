@@ -14,6 +14,13 @@ from sendrail.domain.windows import Window, zone
 
 PositiveInt = Annotated[int, Field(ge=1)]
 MAX_CONNECTIONS = 50  # parallel connections one mailbox may ask for
+# A DKIM selector (``<selector>._domainkey.<domain>``): DNS labels, e.g. SES Easy DKIM's
+# tokens or "s1.2024".
+DkimSelector = Annotated[
+    str,
+    Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*$"),
+]
+MAX_DKIM_SELECTORS = 10
 NonNegativeInt = Annotated[int, Field(ge=0)]
 # The ceiling of every count a client sets per day or per hour (sends, warm-up steps, the
 # sample a rate needs): far above any real mailbox or tenant, small enough for any sum.
@@ -194,6 +201,8 @@ class Mailbox(BaseModel):
     imap: ImapSettings | None = None  # an SMTP mailbox's inbox, for the inbox watcher
     imap_secret: EncryptedBlob | None = None  # the IMAP password, sealed like ``secret``
     ses_configuration_set: str | None = None
+    # DKIM selectors to probe besides the provider's known ones (authentication check).
+    dkim_selectors: list[DkimSelector] = Field(default=[], max_length=MAX_DKIM_SELECTORS)
     # Parallel connections dispatch may open (SES and SMTP relays); None: the provider's
     # default (one, or for SES one per ten messages a second of the account's rate).
     max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)

@@ -70,9 +70,19 @@ def _microsoft(domain: str) -> Ceiling:
     return OUTLOOK_COM if domain in OUTLOOK_COM_DOMAINS else EXCHANGE_ONLINE
 
 
-def ceiling(mailbox: Mailbox, ses_daily_quota: int | None = None) -> Ceiling | None:
+def ses_per_minute(max_send_rate: float | None) -> int | None:
+    """SES's ``MaxSendRate`` (a second) as a whole number a minute; None when unknown."""
+    if max_send_rate is None or max_send_rate <= 0:
+        return None
+    return max(1, int(max_send_rate * 60))
+
+
+def ceiling(
+    mailbox: Mailbox, ses_daily_quota: int | None = None, ses_max_rate: float | None = None
+) -> Ceiling | None:
     """The provider's ceiling for ``mailbox``; None when none is known (an SMTP server of
-    one's own, SES when its quota could not be read)."""
+    one's own, SES when its quota could not be read). SES's ``MaxSendRate`` (messages a
+    second), when known, becomes a per-minute ceiling."""
     domain = mailbox.domain
     if mailbox.provider is Provider.GMAIL:
         return _google(domain)
@@ -81,7 +91,8 @@ def ceiling(mailbox: Mailbox, ses_daily_quota: int | None = None) -> Ceiling | N
     if mailbox.provider is Provider.SES:
         if ses_daily_quota is None or ses_daily_quota < 0:  # -1: unlimited (SES says so)
             return None
-        return Ceiling("ses", ses_daily_quota, None, SES_SOURCE)
+        per_minute = ses_per_minute(ses_max_rate)
+        return Ceiling("ses", ses_daily_quota, per_minute, SES_SOURCE)
     host = (mailbox.smtp.host.lower().rstrip(".") if mailbox.smtp else "").strip()
     if host in GOOGLE_SMTP_HOSTS:
         return _google(domain)
@@ -117,8 +128,10 @@ class EffectiveLimits:
         }
 
 
-def effective(mailbox: Mailbox, ses_daily_quota: int | None = None) -> EffectiveLimits:
-    found = ceiling(mailbox, ses_daily_quota)
+def effective(
+    mailbox: Mailbox, ses_daily_quota: int | None = None, ses_max_rate: float | None = None
+) -> EffectiveLimits:
+    found = ceiling(mailbox, ses_daily_quota, ses_max_rate)
     own = mailbox.daily_limit or None
     if own is not None:
         daily: int | None = own if found is None else min(own, found.per_day)

@@ -100,6 +100,11 @@ def daily_quota(config: ProviderConfig) -> int | None:
     return quota
 
 
+def account(config: ProviderConfig) -> tuple[int | None, float | None]:
+    """``(Max24HourSend, MaxSendRate)`` of the account in this region, each cached an hour."""
+    return daily_quota(config), max_send_rate(config)
+
+
 def default_connections(config: ProviderConfig) -> int:
     rate = max_send_rate(config)
     if not rate:

@@ -20,7 +20,7 @@ from sendrail.domain.models import (
     SendingSettings,
     ThrottleScope,
 )
-from sendrail.domain.provider_limits import effective
+from sendrail.domain.provider_limits import effective, ses_per_minute
 from sendrail.domain.warmup import ramp_limit
 from sendrail.domain.windows import Window, zone
 
@@ -38,13 +38,34 @@ def throttle_subject(tenant_id: str, throttle: DomainThrottle) -> str:
     return f"{prefix}#{tenant_id}#{throttle.name.lower()}"
 
 
+def ses_account_subject(region: str) -> str:
+    """One SES account's sending quota in one region, shared by every SES mailbox."""
+    return f"ses#{region}"
+
+
+def ses_account_rules(daily_quota: int | None, max_send_rate: float | None) -> Rules | None:
+    """The account's ``Max24HourSend`` (as a UTC day: a rolling 24 hours would log every
+    send) and ``MaxSendRate`` (as a minute); None when SES told neither (-1: unlimited)."""
+    fixed = []
+    if daily_quota is not None and daily_quota >= 0:
+        fixed.append(FixedRule(Period.DAY, daily_quota))
+    per_minute = ses_per_minute(max_send_rate)
+    if per_minute is not None:
+        fixed.append(FixedRule(Period.MINUTE, per_minute))
+    return Rules(tuple(fixed)) if fixed else None
+
+
 def mailbox_rules(
-    mailbox: Mailbox, now: datetime, ses_daily_quota: int | None = None, held_days: int = 0
+    mailbox: Mailbox,
+    now: datetime,
+    ses_daily_quota: int | None = None,
+    held_days: int = 0,
+    ses_max_rate: float | None = None,
 ) -> Rules:
     """The mailbox's own limits, its provider's ceiling where it set none
-    (``domain.provider_limits``), and its warm-up ramp (held ``held_days`` days: see
-    ``services.warmup_plans.held_days``)."""
-    limits = effective(mailbox, ses_daily_quota)
+    (``domain.provider_limits``; for SES the account's quota and rate), and its warm-up ramp
+    (held ``held_days`` days: see ``services.warmup_plans.held_days``)."""
+    limits = effective(mailbox, ses_daily_quota, ses_max_rate)
     today = ramp_limit(mailbox, now, limits.daily_limit, held_days)
     fixed = [FixedRule(Period.DAY, today, mailbox.timezone)]
     if mailbox.hourly_limit is not None:

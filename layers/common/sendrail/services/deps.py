@@ -15,6 +15,7 @@ from sendrail.storage.mailboxes import MailboxRepo
 from sendrail.storage.queues import SqsQueues
 from sendrail.storage.recipients import RecipientRepo
 from sendrail.storage.secrets import SecretBox
+from sendrail.storage.sender_auth import SenderAuthRepo
 from sendrail.storage.settings_repo import SettingsRepo
 from sendrail.storage.stats import StatsRepo
 from sendrail.storage.suppressions import SuppressionRepo
@@ -43,3 +44,4 @@ class Deps:
     api_rate: ApiRateRepo = field(default_factory=ApiRateRepo)
     inbox: InboxRepo = field(default_factory=InboxRepo)
     webhooks: WebhookRepo = field(default_factory=WebhookRepo)
+    sender_auth: SenderAuthRepo = field(default_factory=SenderAuthRepo)

@@ -29,6 +29,7 @@ from sendrail.domain.models import (
     Campaign,
     CampaignStatus,
     Mailbox,
+    Provider,
     Recipient,
     RecipientStatus,
     SendingSettings,
@@ -38,6 +39,7 @@ from sendrail.services import capacity, counters, imports
 from sendrail.services.counters import CampaignCounters, CounterStore
 from sendrail.services.deps import Deps
 from sendrail.services.imports import ImportStore
+from sendrail.services.provider_quotas import SesAccountQuota
 from sendrail.storage.queues import Outgoing, band_for
 
 FEED_MIN = 20
@@ -165,9 +167,10 @@ def enqueue(deps: FeedStore, campaign: Campaign, items: list[tuple[str, str | No
         raise RuntimeError(f"SQS refused {len(failed)} message(s) for {campaign.id}")
 
 
-def budget(deps: FeedStore, campaign: Campaign) -> int:
-    """How many messages to feed now: what the campaign's mailboxes can send right away,
-    nothing while every window that applies to all recipients is closed."""
+def budget(deps: FeedStore, campaign: Campaign, ses_account: SesAccountQuota | None = None) -> int:
+    """How many messages to feed now: what the campaign's mailboxes can send right away
+    (an SES mailbox within the account's quota when ``ses_account`` tells it), nothing
+    while every window that applies to all recipients is closed."""
     now = deps.clock.now()
     settings = deps.settings.sending(campaign.tenant_id)
     if not settings.enabled:
@@ -183,7 +186,21 @@ def budget(deps: FeedStore, campaign: Campaign) -> int:
     mailboxes = capacity.pool(campaign, deps.mailboxes.all_for_tenant(campaign.tenant_id))
     if not mailboxes:
         return 0
-    subjects = {capacity.mailbox_subject(m.id): capacity.mailbox_rules(m, now) for m in mailboxes}
+    ses = (
+        ses_account()
+        if ses_account is not None and any(m.provider is Provider.SES for m in mailboxes)
+        else None
+    )
+    subjects = {
+        capacity.mailbox_subject(m.id): capacity.mailbox_rules(
+            m,
+            now,
+            ses.daily if ses and m.provider is Provider.SES else None,
+            0,
+            ses.per_second if ses and m.provider is Provider.SES else None,
+        )
+        for m in mailboxes
+    }
     states = deps.limits.read(subjects)
     room = 0
     for subject, rules in subjects.items():
@@ -194,7 +211,12 @@ def budget(deps: FeedStore, campaign: Campaign) -> int:
     return max(FEED_MIN, min(FEED_MAX, room))
 
 
-def feed(deps: FeedStore, campaign: Campaign, limit: int | None = None) -> int:
+def feed(
+    deps: FeedStore,
+    campaign: Campaign,
+    limit: int | None = None,
+    ses_account: SesAccountQuota | None = None,
+) -> int:
     """Feed one running campaign; returns how many messages went to SQS.
 
     Each page is *claimed* first: the cursor moves conditionally from where this feeder
@@ -203,7 +225,7 @@ def feed(deps: FeedStore, campaign: Campaign, limit: int | None = None) -> int:
     two leaves its page out of SQS; the daily recount in :func:`run` feeds it again.)"""
     if campaign.status is not CampaignStatus.RUNNING or campaign.feed_done:
         return 0
-    wanted = budget(deps, campaign) if limit is None else limit
+    wanted = budget(deps, campaign, ses_account) if limit is None else limit
     if wanted <= 0:
         return 0
     cursor = campaign.feed_cursor
@@ -319,7 +341,7 @@ def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
     return False
 
 
-def run(deps: FeedStore) -> FeedReport:
+def run(deps: FeedStore, ses_account: SesAccountQuota | None = None) -> FeedReport:
     """Look after every active campaign: start the due scheduled ones, feed the running
     ones, complete the finished ones, sweep the cancelled ones."""
     report = FeedReport()
@@ -352,7 +374,7 @@ def run(deps: FeedStore) -> FeedReport:
         if campaign.status is not CampaignStatus.RUNNING:
             continue
         if not campaign.feed_done:
-            report.fed += feed(deps, campaign)
+            report.fed += feed(deps, campaign, ses_account=ses_account)
             continue
         counts = campaign.counts
         stale = campaign.fed_at is None or now - campaign.fed_at > REFEED_AFTER

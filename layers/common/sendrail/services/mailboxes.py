@@ -13,7 +13,9 @@ from sendrail.domain.email_str import EmailStr
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,
+    MAX_DKIM_SELECTORS,
     Count,
+    DkimSelector,
     ImapSettings,
     Mailbox,
     MailboxStatus,
@@ -84,6 +86,9 @@ class MailboxFields(BaseModel):
     imap: ImapInput | None = None
     ses_configuration_set: str | None = Field(default=None, max_length=64)
     max_connections: int | None = Field(default=None, ge=1, le=MAX_CONNECTIONS)
+    # Extra DKIM selectors for ``GET /api/mailboxes/{id}/authentication`` to probe (SES Easy
+    # DKIM's tokens, a relay's own selector).
+    dkim_selectors: list[DkimSelector] | None = Field(default=None, max_length=MAX_DKIM_SELECTORS)
 
     @field_validator("from_name")
     @classmethod
@@ -222,8 +227,9 @@ def update(
     )
     if "daily_limit" in given and given["daily_limit"] is None:
         given["daily_limit"] = 0
-    if "tags" in given and given["tags"] is None:
-        given["tags"] = []
+    for name in ("tags", "dkim_selectors"):
+        if name in given and given[name] is None:
+            given[name] = []
     if "warmup" in given and given["warmup"] is not None and mailbox.warmup is None:
         given["warmup_started_at"] = deps.clock.now()
     if "smtp" in changes.model_fields_set and changes.smtp is not None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sendrail.domain import provider_limits
@@ -13,6 +14,20 @@ from sendrail.errors import ValidationFailed
 # Reads the SES account's daily quota (``providers.ses.daily_quota`` with the function's
 # provider config); None when there is no SES account to ask.
 SesQuota = Callable[[], int | None]
+
+
+@dataclass(frozen=True)
+class SesAccount:
+    """The SES account's quota in the sending region (``GetSendQuota``), None where SES
+    could not tell: ``Max24HourSend`` (-1: unlimited) and ``MaxSendRate`` (a second)."""
+
+    daily: int | None
+    per_second: float | None
+
+
+# Reads it (``providers.ses.account`` with the function's provider config, cached there
+# for an hour): dispatch asks once per placement round, never per email.
+SesAccountQuota = Callable[[], SesAccount]
 
 
 def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> None:

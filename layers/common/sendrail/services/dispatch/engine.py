@@ -175,7 +175,7 @@ class Dispatcher:
         self.ledger.flush(force=True)
 
     def _feed(self) -> int:
-        fed = feeding.run(self.store)
+        fed = feeding.run(self.store, self.options.ses_account)
         self._campaigns_active = fed.active > 0
         self.report.fed += fed.fed
         self.report.started += fed.started

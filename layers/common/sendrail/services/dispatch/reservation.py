@@ -24,7 +24,7 @@ from typing import Protocol
 
 from sendrail.domain import limits
 from sendrail.domain.limits import LimitState, Rules
-from sendrail.domain.models import Campaign, Mailbox
+from sendrail.domain.models import Campaign, Mailbox, Provider
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
 from sendrail.services import capacity, warmup_plans
 from sendrail.services.capacity import TenantPolicy
@@ -32,6 +32,7 @@ from sendrail.services.dispatch.admission import Admission
 from sendrail.services.dispatch.ports import DispatchStats, DispatchStore
 from sendrail.services.dispatch.tenants import Tenants
 from sendrail.services.dispatch.work import DispatchOptions, DispatchReport, Units, Work
+from sendrail.services.provider_quotas import SesAccount
 
 # A message whose every mailbox is unreachable in this run is tried again this soon.
 UNREACHABLE_RETRY_SECONDS = 60.0
@@ -74,7 +75,9 @@ class Reservations:
             if not pending:
                 break
             now = self._store.clock.now()
-            offers = _Offers(self._tenants, self._paused, lanes, now, self._store.stats)
+            offers = _Offers(
+                self._tenants, self._paused, lanes, now, self._store.stats, self._options
+            )
             rules = offers.rules
             demands: list[Demand] = []
             by_key: dict[str, Work] = {}
@@ -183,12 +186,15 @@ class _Offers:
         lanes: Availability,
         now: datetime,
         stats: DispatchStats,
+        options: DispatchOptions,
     ) -> None:
         self._tenants = tenants
         self._paused = paused
         self._lanes = lanes
         self._now = now
         self._stats = stats
+        self._options = options
+        self._ses: SesAccount | None = None
         self.rules: dict[str, Rules] = {}
         self._by_campaign: dict[tuple[str, str], tuple[MailboxOption, ...] | None] = {}
         self._by_mailbox: dict[str, MailboxOption | None] = {}
@@ -218,8 +224,20 @@ class _Offers:
             else:
                 subject = capacity.mailbox_subject(mailbox.id)
                 held = warmup_plans.held_days(self._stats, mailbox, self._now.date())
-                self.rules[subject] = capacity.mailbox_rules(mailbox, self._now, held_days=held)
+                ses = self._ses_account() if mailbox.provider is Provider.SES else None
+                self.rules[subject] = capacity.mailbox_rules(
+                    mailbox,
+                    self._now,
+                    ses.daily if ses else None,
+                    held,
+                    ses.per_second if ses else None,
+                )
                 extra = []
+                account = capacity.ses_account_rules(ses.daily, ses.per_second) if ses else None
+                if account:
+                    region = self._options.provider_config.ses_region
+                    self.rules[capacity.ses_account_subject(region)] = account
+                    extra.append(capacity.ses_account_subject(region))
                 for s, rule in policy.sender_subjects(mailbox.domain):
                     self.rules[s] = rule
                     extra.append(s)
@@ -227,3 +245,9 @@ class _Offers:
                     mailbox.id, subject, tuple(extra), self._lanes.room(mailbox)
                 )
         return self._by_mailbox[mailbox.id]
+
+    def _ses_account(self) -> SesAccount | None:
+        """Read once per round, and only when an SES mailbox is offered."""
+        if self._ses is None and self._options.ses_account is not None:
+            self._ses = self._options.ses_account()
+        return self._ses

@@ -11,6 +11,7 @@ from typing import Any
 from sendrail.domain.limits import Rules
 from sendrail.domain.models import Campaign, Mailbox, SendingSettings
 from sendrail.providers.base import ProviderConfig
+from sendrail.services.provider_quotas import SesAccountQuota
 from sendrail.storage.queues import QueueMessage
 
 
@@ -39,6 +40,10 @@ class DispatchOptions:
     max_connections_cap: int = 16
     flush_seconds: float = 10.0  # counters and timelines are written at least this often
     provider_config: ProviderConfig = field(default_factory=ProviderConfig)
+    # The SES account's quota (``GetSendQuota``, cached by the reader): SES mailboxes
+    # without a daily_limit are capped at it, and all of them together share it
+    # (``capacity.ses_account_subject``). None: not known, SES mail is not capped by it.
+    ses_account: SesAccountQuota | None = None
 
 
 @dataclass
