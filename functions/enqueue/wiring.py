@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sendrail.providers.dns_lookup import DnsConfig
+from typing import TYPE_CHECKING
+
 from sendrail.services.deps import Deps
 from sendrail.wiring import Wiring, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
+
+if TYPE_CHECKING:
+    from sendrail.providers.dns_lookup import DnsConfig
 
 
 def _install_admin_key(settings: EnqueueSettings, built: Deps) -> None:
@@ -32,5 +36,7 @@ def ses_quota() -> int | None:
 
 
 def dns_config() -> DnsConfig:
+    from sendrail.providers.dns_lookup import DnsConfig  # noqa: PLC0415 - sender auth only
+
     s = settings()
     return DnsConfig(s.dns_nameserver, s.dns_port, s.dns_timeout, s.dns_budget)

@@ -10,7 +10,7 @@ from sendrail.services import users
 
 def test_given_the_dummy_hash_then_it_costs_what_a_stored_password_costs():
     # The same algorithm, memory, time and parallelism as a hash made today.
-    made_now = users._hasher.hash("any password at all")
+    made_now = users._hasher().hash("any password at all")
     assert extract_parameters(users._DUMMY) == extract_parameters(made_now)
 
 
