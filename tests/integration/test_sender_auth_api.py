@@ -4,6 +4,7 @@ serving the zone below; never the internet. And the cached DMARC flag in /api/qu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -191,6 +192,18 @@ def test_given_servfail_and_silence_then_statuses_not_errors(api: Api, tenant, d
     body = auth(api, slow)
     assert (body["spf"]["status"], body["dkim"]["status"]) == ("timeout", "timeout")
     assert (body["dmarc"]["status"], body["mx"]["status"]) == ("timeout", "timeout")
+
+
+def test_given_info_logging_as_in_aws_then_a_servfail_is_logged_and_still_a_status(
+    api: Api, tenant, deps, dns, caplog: pytest.LogCaptureFixture
+):
+    # In AWS the service's logger runs at INFO (POWERTOOLS_LOG_LEVEL); the failed lookup's
+    # log record once named a field "name", which LogRecord refuses: a 500 instead.
+    caplog.set_level(logging.INFO, logger="sendrail.dns")
+    broken = mailbox(deps, tenant["id"], "me@broken.test", Provider.GMAIL)
+    assert auth(api, broken)["spf"]["status"] == "dns_error"
+    failed = [r for r in caplog.records if r.getMessage() == "DNS lookup failed"]
+    assert failed and failed[0].dns_name == "broken.test"
 
 
 def test_given_a_check_then_it_is_cached_and_queue_servers_flag_it_without_dns(
