@@ -16,7 +16,7 @@ from sendrail.functions_spec import FUNCTIONS
 from infra.bundling import layer_code
 from infra.constructs.api import Api
 from infra.constructs.functions import ARCHITECTURE, RUNTIME, DispatchScale, Functions
-from infra.constructs.identities import SesIdentities, parse_domains
+from infra.constructs.identities import SesFeedbackEvents, SesIdentities, parse_domains
 from infra.constructs.monitoring import Monitoring, Watched
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
@@ -116,11 +116,23 @@ class SendrailStack(Stack):
         base_url = public_base_url or self.api.base_url()
         self.functions.set_public_base_url(base_url)
         self.feedback = self._ses_feedback(key, base_url)
+        self.feedback_events = SesFeedbackEvents(self, "SesFeedbackEvents", topic=self.feedback)
+        # Dispatch names it on every SES send (``ProviderConfig.ses_configuration_set``).
+        self.functions.by_name["dispatch"].add_environment(
+            "SENDRAIL_SES_CONFIGURATION_SET", self.feedback_events.name
+        )
         Schedules(self, "Schedules", functions=functions, dispatchers=dispatch.concurrency)
         # Optional: SES domain identities for the domains in context ``sesDomains``.
         ses_domains = parse_domains(self.node.try_get_context("sesDomains"))
         self.identities = (
-            SesIdentities(self, "SesIdentities", domains=ses_domains) if ses_domains else None
+            SesIdentities(
+                self,
+                "SesIdentities",
+                domains=ses_domains,
+                configuration_set=self.feedback_events.configuration_set,
+            )
+            if ses_domains
+            else None
         )
         self.monitoring = Monitoring(
             self,
@@ -141,7 +153,13 @@ class SendrailStack(Stack):
             self,
             "SesFeedbackTopic",
             value=self.feedback.topic_arn,
-            description="point SES identities' Bounce and Complaint notifications here",
+            description="SES bounces and complaints: SesConfigurationSet publishes to it",
+        )
+        CfnOutput(
+            self,
+            "SesConfigurationSet",
+            value=self.feedback_events.name,
+            description="named on every SES send: bounces and complaints to SesFeedbackTopic",
         )
         CfnOutput(
             self,

@@ -22,6 +22,7 @@ STATUS: dict[type[errors.SendrailError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
     errors.TooManyRequests: 429,
+    errors.ProofNotSent: 502,
 }
 
 

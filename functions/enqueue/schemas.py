@@ -20,7 +20,7 @@ from sendrail.domain.models import (
     Warmup,
 )
 from sendrail.domain.windows import Window
-from sendrail.services.provider_quotas import effective_limits
+from sendrail.services.provider_quotas import SesAccount, effective_limits
 from sendrail.storage.codec import encode_cursor
 from sendrail.storage.imports import ImportJob
 
@@ -97,14 +97,15 @@ class MailboxView(BaseModel):
     last_verified_at: datetime | None = None
     verify_error: str | None = None
     authorize_url: str | None = None
-    # The limits in force: its own, else the provider's published ceiling.
+    # The limits dispatch enforces: its own, else the provider's published ceiling, and
+    # limits shared with other mailboxes (an SES account's quota and rate).
     effective_limits: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(
-        cls, m: Mailbox, authorize_url: str | None = None, ses_daily: int | None = None
+        cls, m: Mailbox, authorize_url: str | None = None, ses: SesAccount | None = None
     ) -> MailboxView:
         return cls(
             **m.model_dump(
@@ -119,7 +120,7 @@ class MailboxView(BaseModel):
             ),
             has_credentials=m.has_credentials,
             authorize_url=authorize_url,
-            effective_limits=effective_limits(m, ses_daily),
+            effective_limits=effective_limits(m, ses),
         )
 
 

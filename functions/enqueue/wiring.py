@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sendrail.services.deps import Deps
+from sendrail.services.provider_quotas import SesAccount
 from sendrail.wiring import Wiring, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
@@ -28,11 +29,12 @@ providers = wiring.providers
 reset = wiring.reset
 
 
-def ses_quota() -> int | None:
-    """The SES account's daily quota (``Max24HourSend``; cached by the provider module)."""
+def ses_account() -> SesAccount:
+    """The SES account's quota and rate (``GetSendQuota``; cached by the provider module):
+    what dispatch applies to SES mailboxes, and so what ``effective_limits`` shows."""
     from sendrail.providers import ses  # noqa: PLC0415 - only when an SES mailbox asks
 
-    return ses.daily_quota(providers())
+    return SesAccount(*ses.account(providers()))
 
 
 def dns_config() -> DnsConfig:

@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from sendrail.functions_spec import FUNCTIONS
+from sendrail.services.capacity import SUBJECT_PREFIXES
 
 from infra.bundling import function_code, runtime
 from infra.constructs.queues import Queues
@@ -22,6 +23,7 @@ from infra.constructs.tables import Tables
 
 RUNTIME = runtime()
 ARCHITECTURE = lambda_.Architecture.ARM_64
+SEND_SUBJECTS = [f"{prefix}*" for prefix in SUBJECT_PREFIXES]  # the limits proofs take
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,24 @@ class Functions(Construct):
             t[name].grant_read_data(enqueue)
         # The API's per-key rate counters (``api#…`` items): counting is one UpdateItem.
         t["limits"].grant(enqueue, "dynamodb:UpdateItem")
+        # POST /api/campaigns/{id}/test: proofs take units of the sending limits (a
+        # conditional PutItem of mailbox, sender/recipient domain and tenant subjects; never
+        # the API's rate counters) and count on the mailbox's day; SES mailboxes send them.
+        enqueue.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[t["limits"].table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": SEND_SUBJECTS}},
+            )
+        )
+        t["stats"].grant(enqueue, "dynamodb:UpdateItem")
+        enqueue.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=["*"],
+                conditions={"StringEquals": {"ses:ApiVersion": "2"}},
+            )
+        )
         for queue in queues.send_queues():
             queue.grant_send_messages(enqueue)
         queues.by_name["import"].grant_send_messages(enqueue)

@@ -5,7 +5,12 @@ printed as stack outputs.
 With them, mail an SES mailbox sends from those domains passes DMARC by both DKIM (Easy
 DKIM signs with ``d=<domain>``) and SPF (the envelope sender is ``<mailFrom>.<domain>``,
 aligned under relaxed alignment); ``GET /api/mailboxes/{id}/authentication`` checks the
-published records (add the DKIM token names as the mailbox's ``dkim_selectors``)."""
+published records (add the DKIM token names as the mailbox's ``dkim_selectors``).
+
+:class:`SesFeedbackEvents` is the configuration set that publishes bounces and complaints
+to the SES feedback topic (which delivers them to ``/webhooks/ses``): each identity here
+uses it by default, and dispatch names it on every SES send (``SENDRAIL_SES_CONFIGURATION_SET``),
+so mail from identities verified outside this stack is covered too."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnOutput
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 MAIL_FROM_SUBDOMAIN = "mail"  # the envelope sender's domain: mail.<domain>
@@ -42,6 +48,28 @@ def _output_id(domain: str, what: str) -> str:
     return "Ses" + "".join(p.capitalize() for p in re.split(r"[.-]", domain)) + what
 
 
+# What reaches ``/webhooks/ses``: bounces and complaints (``bounces.classify_ses``). Not
+# deliveries: nothing reads them, and they would be one webhook call per message sent.
+FEEDBACK_EVENTS = (ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT)
+
+
+class SesFeedbackEvents(Construct):
+    """An SES configuration set publishing bounces and complaints to ``topic``."""
+
+    def __init__(self, scope: Construct, cid: str, *, topic: sns.ITopic) -> None:
+        super().__init__(scope, cid)
+        self.configuration_set = ses.ConfigurationSet(self, "ConfigurationSet")
+        self.configuration_set.add_event_destination(
+            "Feedback",
+            destination=ses.EventDestination.sns_topic(topic),
+            events=list(FEEDBACK_EVENTS),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.configuration_set.configuration_set_name
+
+
 @dataclass(frozen=True)
 class Identity:
     domain: str
@@ -53,7 +81,14 @@ class SesIdentities(Construct):
     """One SES domain identity per domain, each with Easy DKIM (2048-bit) and a custom
     MAIL FROM, and outputs naming every DNS record to publish."""
 
-    def __init__(self, scope: Construct, cid: str, *, domains: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        cid: str,
+        *,
+        domains: list[str],
+        configuration_set: ses.IConfigurationSet | None = None,
+    ) -> None:
         super().__init__(scope, cid)
         self.identities: list[Identity] = []
         for domain in domains:
@@ -65,6 +100,7 @@ class SesIdentities(Construct):
                 dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
                 mail_from_domain=mail_from,
                 mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+                configuration_set=configuration_set,  # bounces and complaints: feedback
             )
             self.identities.append(Identity(domain, mail_from, identity))
             self._outputs(domain, mail_from, identity)

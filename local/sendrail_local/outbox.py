@@ -6,11 +6,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 from sendrail.clock import Clock, to_rfc3339
+from sendrail.domain.mime import read_back
 
 
 @dataclass
@@ -46,17 +45,6 @@ class Received:
         }
 
 
-def _parts(message: EmailMessage) -> tuple[str, str]:
-    html = text = ""
-    html_part = message.get_body(preferencelist=("html",))
-    text_part = message.get_body(preferencelist=("plain",))
-    if html_part is not None:
-        html = str(html_part.get_content())
-    if text_part is not None:
-        text = str(text_part.get_content())
-    return html, text
-
-
 MailboxOf = Callable[[str, str], "str | None"]  # (Message-ID, recipient) -> mailbox id
 
 
@@ -85,12 +73,10 @@ class Outbox:
         mailbox_id: str | None = None,
         kind: str = "sent",
     ) -> None:
-        message = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        html, text = _parts(message)
-        headers = {name: str(value).strip() for name, value in message.items()}
-        message_id = str(message.get("Message-ID", ""))
-        for rcpt in envelope_to or [str(message.get("To", ""))]:
+        read = read_back(raw)  # as a reader shows it, the same way a preview is read
+        html, text, headers = read.html, read.text, read.headers
+        message_id = read.headers.get("Message-ID", "")
+        for rcpt in envelope_to or [read.headers.get("To", "")]:
             sent_by = mailbox_id
             if sent_by is None and self._mailbox_of is not None and message_id and kind == "sent":
                 sent_by = self._mailbox_of(message_id, rcpt.lower())
@@ -98,7 +84,7 @@ class Outbox:
                 to=rcpt.lower(),
                 sender=envelope_from,
                 mailbox_id=sent_by,
-                subject=str(message.get("Subject", "")),
+                subject=read.subject,
                 message_id=message_id,
                 headers=headers,
                 html=html,

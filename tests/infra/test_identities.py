@@ -86,6 +86,48 @@ def test_given_two_domains_then_their_dns_records_are_printed(template):
     )
 
 
+def _logical_id(template: Template, kind: str) -> str:
+    (found,) = template.find_resources(kind)
+    return str(found)
+
+
+def test_given_the_stack_then_bounces_and_complaints_of_ses_sends_reach_the_feedback_topic(
+    template,
+):
+    # Given the configuration set, publishing bounces and complaints to the feedback topic
+    config_set = _logical_id(template, "AWS::SES::ConfigurationSet")
+    topic = next(
+        name
+        for name, t in template.find_resources("AWS::SNS::Topic").items()
+        if t["Properties"].get("DisplayName") == "sendrail SES feedback"
+    )
+    template.has_resource_properties(
+        "AWS::SES::ConfigurationSetEventDestination",
+        {
+            "ConfigurationSetName": {"Ref": config_set},
+            "EventDestination": {
+                "Enabled": True,
+                "MatchingEventTypes": ["bounce", "complaint"],
+                "SnsDestination": {"TopicARN": {"Ref": topic}},
+            },
+        },
+    )
+    # Then every identity of the stack uses it by default
+    for identity in template.find_resources("AWS::SES::EmailIdentity").values():
+        attributes = identity["Properties"]["ConfigurationSetAttributes"]
+        assert attributes == {"ConfigurationSetName": {"Ref": config_set}}
+    # And dispatch names it on every SES send
+    dispatch = next(
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if "SENDRAIL_SES_CONFIGURATION_SET" in f["Properties"]["Environment"]["Variables"]
+    )
+    assert dispatch["Properties"]["Handler"].startswith("functions.dispatch")
+    variables = dispatch["Properties"]["Environment"]["Variables"]
+    assert variables["SENDRAIL_SES_CONFIGURATION_SET"] == {"Ref": config_set}
+    template.has_output("SesConfigurationSet", {"Value": {"Ref": config_set}})
+
+
 def test_domains_from_context_are_cleaned_and_checked():
     assert parse_domains(None) == [] and parse_domains("") == []
     assert parse_domains(" A.example.com., a.example.com ,b.example.org") == [

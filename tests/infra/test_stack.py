@@ -239,7 +239,8 @@ def test_given_the_api_then_routes_reach_their_functions(synthesized):
     template.has_output("ApiUrl", {})
 
 
-def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesized):
+def test_given_least_privilege_then_only_dispatch_and_the_api_may_send_through_ses(synthesized):
+    # The API sends a campaign's proofs (POST /api/campaigns/{id}/test); nothing else sends
     _, template, _ = synthesized
     policies = _resources(template, "AWS::IAM::Policy")
     senders = [
@@ -247,7 +248,8 @@ def test_given_least_privilege_then_only_dispatch_may_send_through_ses(synthesiz
         for name, p in policies.items()
         if "ses:SendEmail" in json.dumps(p["Properties"]["PolicyDocument"])
     ]
-    assert len(senders) == 1 and "Dispatch" in senders[0]
+    assert len(senders) == 2, senders
+    assert {"Dispatch", "Enqueue"} == {n[len("Functions") :].split("Service")[0] for n in senders}
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
@@ -282,6 +284,9 @@ def _statements_of(template: Template, role_hint: str) -> list[dict[str, Any]]:
 def test_given_api_rate_limits_then_enqueue_may_only_update_items_of_the_limits_table(
     synthesized,
 ):
+    # Given the API's rate counters (UpdateItem) and proofs, which take units of the
+    # sending limits (a conditional PutItem): enqueue puts only sending subjects, never
+    # the rate counters (api#...), and deletes nothing
     _, template, _ = synthesized
     limits = next(
         name
@@ -294,13 +299,17 @@ def test_given_api_rate_limits_then_enqueue_may_only_update_items_of_the_limits_
         for s in _statements_of(template, "Enqueue")
         if limits in json.dumps(s.get("Resource")) and "Index" not in json.dumps(s["Resource"])
     ]
-    actions = {
-        a
-        for s in on_limits
-        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-    }
+    actions: set[str] = set()
+    for statement in on_limits:
+        granted = statement["Action"]
+        granted = {granted} if isinstance(granted, str) else set(granted)
+        actions |= granted
+        if granted & writes:
+            assert granted == {"dynamodb:PutItem"}, granted
+            patterns = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            assert set(patterns) == {"mbx#*", "ten#*", "rdom#*", "sdom#*"}
     assert "dynamodb:UpdateItem" in actions
-    assert not actions & writes, actions & writes
+    assert actions & writes == {"dynamodb:PutItem"}, actions & writes
     table = _resources(template, "AWS::DynamoDB::Table")[limits]["Properties"]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 

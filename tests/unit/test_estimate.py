@@ -77,3 +77,38 @@ def test_given_already_used_capacity_today_then_it_counts():
     used = limits.take(LimitState(), rules, MONDAY_8, units=8)
     est = simulate(5, [SimulatedSender(rules_at=lambda _w: rules, state=used)], MONDAY_8)
     assert [n for _, n in est.per_day] == [2, 3]
+
+
+def test_given_a_shared_limit_then_its_senders_stay_within_it_together():
+    from sendrail.domain.estimate import SimulatedShared
+
+    def capped(n: int) -> SimulatedSender:
+        return SimulatedSender(
+            rules_at=lambda _when: Rules((FixedRule(Period.DAY, n),)), shared=("ses#r",)
+        )
+
+    est = simulate(
+        500,
+        [capped(1000), capped(1000)],
+        MONDAY_8,
+        shared={"ses#r": SimulatedShared(Rules((FixedRule(Period.DAY, 200),)))},
+    )
+    assert [n for _, n in est.per_day] == [200, 200, 100]
+
+
+def test_given_100k_at_200_a_day_then_it_ends_in_500_days_past_the_simulated_horizon():
+    est = simulate(100_000, [daily(200)], MONDAY_8)
+    assert est.completes_at is not None
+    assert (est.completes_at.date() - MONDAY_8.date()).days == 499
+    assert len(est.per_day) == 500 and {n for _, n in est.per_day} == {200}
+    # The first 401 days (400 days from 08:00) are simulated, the rest placed at their pace
+    assert est.extrapolated_from == MONDAY_8.date() + timedelta(days=401)
+
+
+def test_given_the_work_runs_out_then_the_rest_goes_at_the_pace_simulated():
+    # Three mailboxes of 1,000 a day, simulated for a handful of steps only
+    est = simulate(30_000, [daily(1000) for _ in range(3)], MONDAY_8, work=30)
+    assert est.extrapolated_from is not None
+    assert sum(n for _, n in est.per_day) == 30_000
+    assert {n for _, n in est.per_day} == {3000}
+    assert est.completes_at is not None and est.completes_at.date() == date(2026, 12, 2)

@@ -79,3 +79,28 @@ def test_given_a_warmup_then_the_ramp_stays_under_the_ceiling() -> None:
     assert mailbox_rules(mailbox, NOW).day_rule().max == 100  # type: ignore[union-attr]
     later = mailbox_rules(mailbox, NOW + timedelta(days=30)).day_rule()
     assert later is not None and later.max == 500
+
+
+def test_given_an_ses_account_then_dispatch_rules_and_effective_limits_agree():
+    from sendrail.domain.limits import Period
+    from sendrail.domain.provider_limits import SesAccount, effective
+    from sendrail.services.capacity import shared_subjects
+
+    mailbox = box(Provider.SES, "news@corp.example")
+    ses = SesAccount(200, 14.0)
+    found = effective(mailbox, ses)
+    # The mailbox: the quota a day and the rate as a minute; the account: both, shared
+    assert (found.daily_limit, found.per_minute) == (200, 840)
+    assert found.shared is not None and (found.shared.per_day, found.shared.per_minute) == (
+        200,
+        840,
+    )
+    rules = mailbox_rules(mailbox, NOW, ses)
+    assert {(r.period, r.max) for r in rules.fixed} >= {(Period.MINUTE, 840)}
+    ((subject, account),) = shared_subjects(found, "eu-west-1")
+    assert subject == "ses#eu-west-1"
+    assert {(r.period, r.max) for r in account.fixed} == {(Period.DAY, 200), (Period.MINUTE, 840)}
+    # An unlimited account (-1) still shares its rate; another provider shares nothing
+    unlimited = effective(mailbox, SesAccount(-1, 1.0))
+    assert unlimited.shared is not None and unlimited.shared.per_day is None
+    assert effective(box(Provider.GMAIL, "me@gmail.com"), ses).shared is None

@@ -119,3 +119,12 @@ def test_given_known_proxies_and_scanners_then_they_are_machine_opens():
     assert not tracking.is_machine(
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15", "198.51.100.4"
     )
+
+
+@given(st.booleans(), st.sampled_from([tracking.OPEN, tracking.CLICK, tracking.UNSUBSCRIBE]))
+def test_given_a_token_then_its_test_mark_reads_back_as_made(test, purpose):
+    # Given a token made for a proof or a preview (test) or for a real send
+    url = "https://shop.example/a" if purpose == tracking.CLICK else None
+    made = Target("t1", "c1", "ann@x.example", url, test=test)
+    # Then it reads back with the same mark: a real send's tokens are never test ones
+    assert tracking.read(KEY, purpose, tracking.token(KEY, purpose, made)) == made

@@ -33,7 +33,7 @@ from functions.enqueue.schemas import (
     page,
     respond,
 )
-from functions.enqueue.wiring import deps, settings
+from functions.enqueue.wiring import deps, providers, ses_account, settings
 
 router = APIGatewayRouter()
 
@@ -239,11 +239,12 @@ def start(campaign_id: str, body: StartOptions | None = None) -> Response[StartR
     force = body.force if body else False
     content_checks.before_start(deps(), draft, force=force, role=principal.role)
     campaign = campaigns.start(deps(), tenant_id, campaign_id)
-    found = estimates.estimate(deps(), campaign)
+    found = estimates.estimate(deps(), campaign, ses_account, providers().ses_region)
     estimate = {
         "remaining": found.remaining,
         "completes_at": found.completes_at,
         "per_day": [{"date": d.isoformat(), "count": n} for d, n in found.per_day],
+        "extrapolated_from": found.extrapolated_from,
     }
     return respond(
         202,

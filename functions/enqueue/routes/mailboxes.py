@@ -16,7 +16,7 @@ from sendrail.storage.codec import decode_cursor
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MailboxView, Page, page, respond
-from functions.enqueue.wiring import deps, providers, ses_quota
+from functions.enqueue.wiring import deps, providers, ses_account
 
 router = APIGatewayRouter()
 
@@ -40,7 +40,7 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
     if body.provider in OAUTH:
         _configured(body.provider)
     mailbox = mailboxes.create(
-        deps(), tenant_id, body, ses_quota, allow_private_hosts=providers().allow_private_hosts
+        deps(), tenant_id, body, ses_account, allow_private_hosts=providers().allow_private_hosts
     )
     if mailbox.provider not in OAUTH:  # Gmail and Outlook are checked once consent is given
         # The mailbox exists whatever the check finds: ``verify_error`` says what failed.
@@ -51,8 +51,8 @@ def create(body: MailboxCreate) -> Response[MailboxView]:
 
 
 def _view(m: Mailbox, authorize_url: str | None = None) -> MailboxView:
-    ses_daily = ses_quota() if m.provider is Provider.SES else None
-    return MailboxView.of(m, authorize_url=authorize_url, ses_daily=ses_daily)
+    ses = ses_account() if m.provider is Provider.SES else None
+    return MailboxView.of(m, authorize_url=authorize_url, ses=ses)
 
 
 def _configured(provider: Provider) -> None:
@@ -113,7 +113,7 @@ def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
         tenant_id,
         mailbox_id,
         body,
-        ses_quota,
+        ses_account,
         allow_private_hosts=providers().allow_private_hosts,
     )
     if body.smtp is not None:  # new server settings or credentials: try them now

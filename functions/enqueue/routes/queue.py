@@ -10,7 +10,7 @@ from sendrail.services import campaigns, estimates, queue_views
 from sendrail.services.auth import READ, WRITE
 
 from functions.enqueue.auth import tenant
-from functions.enqueue.wiring import deps, ses_quota
+from functions.enqueue.wiring import deps, providers, ses_account
 
 router = APIGatewayRouter()
 
@@ -128,6 +128,12 @@ class EstimateView(BaseModel):
     remaining: int
     completes_at: datetime | None
     per_day: list[DayCount]
+    extrapolated_from: date | None = Field(
+        default=None,
+        description="the days from this one on are placed at the pace of the last simulated "
+        "week (the simulation stops after 400 days or a bounded amount of work); null: "
+        "every day was simulated",
+    )
 
 
 @router.get("/api/queue/stats", summary="Queue totals, by priority", tags=["queue"])
@@ -140,7 +146,7 @@ def queue_stats() -> QueueStats:
 @router.get("/api/queue/servers", summary="Each mailbox's capacity now", tags=["queue"])
 def queue_servers() -> Servers:
     _, tenant_id = tenant(router, READ)
-    rows = queue_views.servers(deps(), tenant_id, ses_quota)
+    rows = queue_views.servers(deps(), tenant_id, ses_account)
     return Servers(items=[Server(**row) for row in rows])
 
 
@@ -173,9 +179,11 @@ def clear(body: Scope | None = None) -> Cleared:
 )
 def estimate(campaign_id: str) -> EstimateView:
     _, tenant_id = tenant(router, READ)
-    found = estimates.estimate(deps(), campaigns.get(deps(), tenant_id, campaign_id))
+    campaign = campaigns.get(deps(), tenant_id, campaign_id)
+    found = estimates.estimate(deps(), campaign, ses_account, providers().ses_region)
     return EstimateView(
         remaining=found.remaining,
         completes_at=found.completes_at,
         per_day=[DayCount(date=d, count=n) for d, n in found.per_day],
+        extrapolated_from=found.extrapolated_from,
     )

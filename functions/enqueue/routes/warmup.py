@@ -9,7 +9,7 @@ from sendrail.services import mailboxes, warmup_plans
 from sendrail.services.auth import READ
 
 from functions.enqueue.auth import tenant
-from functions.enqueue.wiring import deps, ses_quota
+from functions.enqueue.wiring import deps, ses_account
 
 router = APIGatewayRouter()
 
@@ -38,5 +38,5 @@ class WarmupView(BaseModel):
 def warmup(mailbox_id: str) -> WarmupView:
     _, tenant_id = tenant(router, READ)
     mailbox, _ = mailboxes.get(deps(), tenant_id, mailbox_id)
-    ses_daily = ses_quota() if mailbox.provider is Provider.SES else None
-    return WarmupView(**warmup_plans.view(deps(), tenant_id, mailbox_id, ses_daily))
+    ses = ses_account() if mailbox.provider is Provider.SES else None
+    return WarmupView(**warmup_plans.view(deps(), tenant_id, mailbox_id, ses))

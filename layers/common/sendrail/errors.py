@@ -43,6 +43,18 @@ class ContentCheckFailed(ValidationFailed):
     code = "content_check_failed"
 
 
+class UnknownRecipient(ValidationFailed):
+    """A preview or proof asked for a recipient the campaign does not have."""
+
+    code = "unknown_recipient"
+
+
+class SuppressedAddress(ValidationFailed):
+    """A proof addressed to a suppressed address (unsubscribed, bounced, complained)."""
+
+    code = "suppressed_address"
+
+
 class Unauthorized(SendrailError):
     code = "unauthorized"
 
@@ -57,6 +69,19 @@ class NotFound(SendrailError):
 
 class Conflict(SendrailError):
     code = "conflict"
+
+
+class SendingLimitReached(Conflict):
+    """A send made now (a proof) would go over a limit of its mailbox, its sender or
+    recipient domain, or its tenant; ``retry_at`` tells when it would fit."""
+
+    code = "limit_reached"
+
+
+class ProofNotSent(SendrailError):
+    """The provider refused or failed a proof (its message says why)."""
+
+    code = "test_not_sent"
 
 
 class PayloadTooLarge(SendrailError):

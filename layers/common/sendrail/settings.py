@@ -67,3 +67,5 @@ class ProviderSettings(CommonSettings):
     # SES sends through the deployment's own region unless SENDRAIL_SES_REGION names another.
     ses_region: str | None = None
     ses_endpoint_url: str | None = None
+    # SENDRAIL_SES_CONFIGURATION_SET: named on SES sends from mailboxes that name none.
+    ses_configuration_set: str | None = None

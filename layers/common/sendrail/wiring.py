@@ -62,6 +62,7 @@ def provider_config(settings: ProviderSettings) -> ProviderConfig:
         allow_private_hosts=settings.allow_private_hosts,
         ses_region=settings.ses_region or settings.region,
         ses_endpoint_url=settings.ses_endpoint_url,
+        ses_configuration_set=settings.ses_configuration_set,
         google_client_id=settings.google_client_id,
         google_client_secret=google_secret,
         google_auth_uri=settings.google_auth_uri or defaults.google_auth_uri,

@@ -9,7 +9,23 @@ from typing import Any
 
 from sendrail.domain.mime import OutgoingMessage, message_id_for, text_template
 from sendrail.domain.models import Campaign, Mailbox, Recipient
-from sendrail.domain.templates import render
+from sendrail.domain.templates import TemplateError, render
+
+
+class FieldTemplateError(TemplateError):
+    """A template of one field of the campaign (``subject``, ``html`` or ``text``) failed
+    for this recipient; the message is the cause's."""
+
+    def __init__(self, field: str, cause: TemplateError) -> None:
+        super().__init__(str(cause), line=cause.line)
+        self.field = field
+
+
+def _render(field: str, source: str, data: dict[str, Any], *, html: bool = False) -> str:
+    try:
+        return render(source, data, html=html)
+    except TemplateError as exc:
+        raise FieldTemplateError(field, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -33,9 +49,12 @@ def compose(
 ) -> OutgoingMessage:
     extra = extra or Personalisation()
     data: dict[str, Any] = {**recipient.data, "email": recipient.email, **extra.data}
-    subject = " ".join(render(campaign.subject, data).split())  # no line breaks survive
-    html = render(campaign.html, data, html=True)
-    text = render(campaign.text or text_template(campaign.html), data)
+    subject = " ".join(_render("subject", campaign.subject, data).split())  # one line
+    html = _render("html", campaign.html, data, html=True)
+    if campaign.text:
+        text = _render("text", campaign.text, data)
+    else:  # derived from the HTML template: its errors are the HTML's
+        text = _render("html", text_template(campaign.html), data)
     if extra.rewrite_html is not None:
         html = extra.rewrite_html(html)
     if extra.rewrite_text is not None:

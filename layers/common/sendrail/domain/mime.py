@@ -202,3 +202,37 @@ class OutgoingMessage:
         head += (b"\r\n", dash, b"\r\n", text, b"\r\n", dash, b"\r\n", html, b"\r\n", dash)
         head.append(b"--\r\n")
         return b"".join(head)
+
+
+# --- reading the bytes back -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """A message as a mail reader shows it: its headers decoded (name -> value; the last
+    of a repeated header), its HTML and plain-text bodies."""
+
+    headers: dict[str, str]
+    html: str
+    text: str
+
+    @property
+    def subject(self) -> str:
+        return self.headers.get("Subject", "")
+
+
+def read_back(raw: bytes) -> ReadBack:
+    """``raw`` parsed as a reader parses it (the local outbox and the preview both read
+    messages through this)."""
+    from email import message_from_bytes, policy  # noqa: PLC0415 - previews and fakes only
+    from email.message import EmailMessage  # noqa: PLC0415
+
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    html_part = message.get_body(preferencelist=("html",))
+    text_part = message.get_body(preferencelist=("plain",))
+    return ReadBack(
+        headers={name: str(value).strip() for name, value in message.items()},
+        html=str(html_part.get_content()) if html_part is not None else "",
+        text=str(text_part.get_content()) if text_part is not None else "",
+    )

@@ -13,8 +13,12 @@ refused. The figures, each with where it is published (checked 2026-12):
   https://support.microsoft.com/office/sending-limits-in-outlook-com-279ee200-594c-40f0-9ec8-bb6af7735c2e
 - Exchange Online (Microsoft 365): 10,000 recipients a day, 30 messages a minute.
   https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#sending-limits
-- Amazon SES: the account's own quota (``GetSendQuota``'s ``Max24HourSend``), per region.
+- Amazon SES: the account's own quota (``GetSendQuota``'s ``Max24HourSend``, and
+  ``MaxSendRate`` a second), per region, shared by every SES mailbox of the account.
   https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas.html
+
+:func:`effective` is the one place the limits in force are worked out: dispatch, feeding,
+the estimate and the API (``effective_limits``) all read them from it.
 
 SMTP mailboxes are matched by their server (``smtp.gmail.com``, ``smtp.office365.com``
 …); any other SMTP server has no known ceiling."""
@@ -25,6 +29,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sendrail.domain.models import Mailbox, Provider
+
+
+@dataclass(frozen=True)
+class SesAccount:
+    """The SES account's quota in the sending region (``GetSendQuota``), None where SES
+    could not tell: ``Max24HourSend`` (-1: unlimited) and ``MaxSendRate`` (a second)."""
+
+    daily: int | None
+    per_second: float | None
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,36 @@ def ceiling(
 
 
 @dataclass(frozen=True)
+class SharedLimit:
+    """A limit every mailbox of one account counts against together (an SES account's
+    quota in its region): one mailbox alone never sends past it, nor do all of them."""
+
+    name: str
+    per_day: int | None
+    per_minute: int | None
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "per_day": self.per_day,
+            "per_minute": self.per_minute,
+            "source": self.source,
+        }
+
+
+def ses_shared(ses: SesAccount | None) -> SharedLimit | None:
+    """The SES account's quota and rate as a shared limit; None when SES told neither."""
+    if ses is None:
+        return None
+    daily = ses.daily if ses.daily is not None and ses.daily >= 0 else None
+    per_minute = ses_per_minute(ses.per_second)
+    if daily is None and per_minute is None:
+        return None
+    return SharedLimit("ses_account", daily, per_minute, SES_SOURCE)
+
+
+@dataclass(frozen=True)
 class EffectiveLimits:
     """The limits in force, before warm-up: ``daily_limit`` None means uncapped."""
 
@@ -110,6 +153,7 @@ class EffectiveLimits:
     hourly_limit: int | None
     daily_source: str  # "mailbox" | "provider_default" | "none"
     ceiling: Ceiling | None
+    shared: SharedLimit | None = None  # counted with the account's other mailboxes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,13 +169,18 @@ class EffectiveLimits:
                 "per_minute": self.ceiling.per_minute,
                 "source": self.ceiling.source,
             },
+            "shared": None if self.shared is None else self.shared.as_dict(),
         }
 
 
-def effective(
-    mailbox: Mailbox, ses_daily_quota: int | None = None, ses_max_rate: float | None = None
-) -> EffectiveLimits:
-    found = ceiling(mailbox, ses_daily_quota, ses_max_rate)
+def effective(mailbox: Mailbox, ses: SesAccount | None = None) -> EffectiveLimits:
+    """The limits dispatch enforces on ``mailbox`` (before its warm-up ramp): its own, its
+    provider's ceiling, and for an SES mailbox the account's quota (``ses``: read by the
+    caller, None when unknown) both as its ceiling and as a limit shared by the account's
+    mailboxes."""
+    if mailbox.provider is not Provider.SES:
+        ses = None
+    found = ceiling(mailbox, ses.daily if ses else None, ses.per_second if ses else None)
     own = mailbox.daily_limit or None
     if own is not None:
         daily: int | None = own if found is None else min(own, found.per_day)
@@ -146,6 +195,7 @@ def effective(
         hourly_limit=mailbox.hourly_limit,
         daily_source=source,
         ceiling=found,
+        shared=ses_shared(ses),
     )
 
 

@@ -1,6 +1,9 @@
 """Tracking links, pure: signed tokens for the pixel, clicks and unsubscribe, HTML link
 rewriting, and telling machine opens (privacy proxies, link scanners) from people.
 
+A token made for a proof (``POST /api/campaigns/{id}/test``) or a preview carries ``test``:
+its links work (a click still redirects) but nothing it does is recorded.
+
 Tokens are HMAC-signed (``domain.signing``) with a purpose per kind, so a click token is
 never an unsubscribe token. A click token carries the original URL itself: no lookup, and
 no open redirect (a tampered token does not verify)."""
@@ -29,12 +32,15 @@ class Target:
     campaign_id: str
     email: str
     url: str | None = None
+    test: bool = False  # a proof's or a preview's link: followed, never recorded
 
 
 def token(key: bytes, purpose: str, target: Target) -> str:
     payload: dict[str, Any] = {"t": target.tenant_id, "c": target.campaign_id, "e": target.email}
     if target.url is not None:
         payload["u"] = target.url
+    if target.test:
+        payload["x"] = 1
     return sign(key, purpose, payload)
 
 
@@ -49,7 +55,7 @@ def read(key: bytes, purpose: str, value: str) -> Target | None:
         return None
     if u is not None and not (isinstance(u, str) and is_trackable(u)):
         return None
-    return Target(t, c, e, u)
+    return Target(t, c, e, u, test=payload.get("x") == 1)
 
 
 _PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII, no space

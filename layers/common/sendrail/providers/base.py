@@ -49,6 +49,9 @@ class ProviderConfig:
     allow_private_hosts: bool = False
     ses_region: str = "us-east-1"
     ses_endpoint_url: str | None = None
+    # The configuration set SES sends name when the mailbox names none (the stack's: it
+    # publishes bounces and complaints to the feedback topic); None: none.
+    ses_configuration_set: str | None = None
     google_client_id: str | None = None
     google_client_secret: str | None = None
     google_auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"

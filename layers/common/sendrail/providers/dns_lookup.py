@@ -78,10 +78,7 @@ class DnsLookup:
         except dns.exception.Timeout:
             return Answer("timeout")
         except (dns.resolver.NoNameservers, dns.resolver.YXDOMAIN, dns.exception.DNSException):
-            # "name" is a LogRecord attribute of its own: logging refuses it in ``extra``.
-            log.info(
-                "DNS lookup failed", extra={"dns_name": name, "dns_type": rdtype}, exc_info=True
-            )
+            log.info("DNS lookup failed", extra={"query": name, "type": rdtype}, exc_info=True)
             return Answer("servfail")
         return Answer("ok", tuple(_text(rdtype, r) for r in answer))
 

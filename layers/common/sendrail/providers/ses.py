@@ -116,6 +116,8 @@ class SesSender:
     def __init__(self, mailbox: Mailbox, secret: bytes | None, config: ProviderConfig) -> None:
         self._mailbox = mailbox
         self._client: Any = client(config)
+        # The mailbox's own, else the deployment's (bounces and complaints to the webhook).
+        self._configuration_set = mailbox.ses_configuration_set or config.ses_configuration_set
 
     def send(self, message: OutgoingMessage) -> SendReceipt:
         from botocore.exceptions import (  # noqa: PLC0415
@@ -130,8 +132,8 @@ class SesSender:
             "Destination": {"ToAddresses": [message.to]},
             "Content": {"Raw": {"Data": message.as_bytes()}},
         }
-        if self._mailbox.ses_configuration_set:
-            request["ConfigurationSetName"] = self._mailbox.ses_configuration_set
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
         try:
             response = self._client.send_email(**request)
         except ClientError as exc:

@@ -20,22 +20,27 @@ from sendrail.domain.models import (
     SendingSettings,
     ThrottleScope,
 )
-from sendrail.domain.provider_limits import effective, ses_per_minute
+from sendrail.domain.provider_limits import EffectiveLimits, SesAccount, SharedLimit, effective
 from sendrail.domain.warmup import ramp_limit
 from sendrail.domain.windows import Window, zone
 
+# The ``limits`` table's sending subjects start with these (the API's request counters,
+# ``api#``, do not): the infrastructure lets the API write these for proofs.
+MAILBOX, TENANT, RECIPIENT_DOMAIN, SENDER_DOMAIN = "mbx#", "ten#", "rdom#", "sdom#"
+SUBJECT_PREFIXES = (MAILBOX, TENANT, RECIPIENT_DOMAIN, SENDER_DOMAIN)
+
 
 def mailbox_subject(mailbox_id: str) -> str:
-    return f"mbx#{mailbox_id}"
+    return f"{MAILBOX}{mailbox_id}"
 
 
 def tenant_subject(tenant_id: str) -> str:
-    return f"ten#{tenant_id}"
+    return f"{TENANT}{tenant_id}"
 
 
 def throttle_subject(tenant_id: str, throttle: DomainThrottle) -> str:
-    prefix = "rdom" if throttle.scope is ThrottleScope.RECIPIENT else "sdom"
-    return f"{prefix}#{tenant_id}#{throttle.name.lower()}"
+    prefix = RECIPIENT_DOMAIN if throttle.scope is ThrottleScope.RECIPIENT else SENDER_DOMAIN
+    return f"{prefix}{tenant_id}#{throttle.name.lower()}"
 
 
 def ses_account_subject(region: str) -> str:
@@ -43,29 +48,38 @@ def ses_account_subject(region: str) -> str:
     return f"ses#{region}"
 
 
-def ses_account_rules(daily_quota: int | None, max_send_rate: float | None) -> Rules | None:
-    """The account's ``Max24HourSend`` (as a UTC day: a rolling 24 hours would log every
-    send) and ``MaxSendRate`` (as a minute); None when SES told neither (-1: unlimited)."""
+def shared_rules(shared: SharedLimit) -> Rules | None:
+    """A shared limit (an SES account's ``Max24HourSend`` as a UTC day: a rolling 24 hours
+    would log every send; its ``MaxSendRate`` as a minute); None when it caps nothing."""
     fixed = []
-    if daily_quota is not None and daily_quota >= 0:
-        fixed.append(FixedRule(Period.DAY, daily_quota))
-    per_minute = ses_per_minute(max_send_rate)
-    if per_minute is not None:
-        fixed.append(FixedRule(Period.MINUTE, per_minute))
+    if shared.per_day is not None:
+        fixed.append(FixedRule(Period.DAY, shared.per_day))
+    if shared.per_minute is not None:
+        fixed.append(FixedRule(Period.MINUTE, shared.per_minute))
     return Rules(tuple(fixed)) if fixed else None
+
+
+def shared_subjects(limits: EffectiveLimits, ses_region: str) -> list[tuple[str, Rules]]:
+    """The limits ``limits`` (``provider_limits.effective``) shares with other mailboxes,
+    as limit subjects and rules: the SES account's quota in ``ses_region``."""
+    if limits.shared is None:
+        return []
+    rules = shared_rules(limits.shared)
+    return [] if rules is None else [(ses_account_subject(ses_region), rules)]
 
 
 def mailbox_rules(
     mailbox: Mailbox,
     now: datetime,
-    ses_daily_quota: int | None = None,
+    ses: SesAccount | None = None,
     held_days: int = 0,
-    ses_max_rate: float | None = None,
+    limits: EffectiveLimits | None = None,
 ) -> Rules:
     """The mailbox's own limits, its provider's ceiling where it set none
-    (``domain.provider_limits``; for SES the account's quota and rate), and its warm-up ramp
-    (held ``held_days`` days: see ``services.warmup_plans.held_days``)."""
-    limits = effective(mailbox, ses_daily_quota, ses_max_rate)
+    (``provider_limits.effective``; for SES the account's quota and rate), and its warm-up
+    ramp (held ``held_days`` days: see ``services.warmup_plans.held_days``). ``limits``:
+    ``effective(mailbox, ses)`` when the caller has it already."""
+    limits = limits or effective(mailbox, ses)
     today = ramp_limit(mailbox, now, limits.daily_limit, held_days)
     fixed = [FixedRule(Period.DAY, today, mailbox.timezone)]
     if mailbox.hourly_limit is not None:

@@ -29,17 +29,17 @@ from sendrail.domain.models import (
     Campaign,
     CampaignStatus,
     Mailbox,
-    Provider,
     Recipient,
     RecipientStatus,
     SendingSettings,
 )
+from sendrail.domain.provider_limits import effective
 from sendrail.domain.windows import all_open
 from sendrail.services import capacity, counters, imports
 from sendrail.services.counters import CampaignCounters, CounterStore
 from sendrail.services.deps import Deps
 from sendrail.services.imports import ImportStore
-from sendrail.services.provider_quotas import SesAccountQuota
+from sendrail.services.provider_quotas import SesAccountQuota, ses_account_of
 from sendrail.storage.queues import Outgoing, band_for
 
 FEED_MIN = 20
@@ -167,10 +167,16 @@ def enqueue(deps: FeedStore, campaign: Campaign, items: list[tuple[str, str | No
         raise RuntimeError(f"SQS refused {len(failed)} message(s) for {campaign.id}")
 
 
-def budget(deps: FeedStore, campaign: Campaign, ses_account: SesAccountQuota | None = None) -> int:
+def budget(
+    deps: FeedStore,
+    campaign: Campaign,
+    ses_account: SesAccountQuota | None = None,
+    ses_region: str = "",
+) -> int:
     """How many messages to feed now: what the campaign's mailboxes can send right away
-    (an SES mailbox within the account's quota when ``ses_account`` tells it), nothing
-    while every window that applies to all recipients is closed."""
+    under the limits dispatch enforces (``provider_limits.effective``: SES mailboxes within
+    the account's quota in ``ses_region`` when ``ses_account`` tells it, all of them
+    together), nothing while every window that applies to all recipients is closed."""
     now = deps.clock.now()
     settings = deps.settings.sending(campaign.tenant_id)
     if not settings.enabled:
@@ -186,26 +192,28 @@ def budget(deps: FeedStore, campaign: Campaign, ses_account: SesAccountQuota | N
     mailboxes = capacity.pool(campaign, deps.mailboxes.all_for_tenant(campaign.tenant_id))
     if not mailboxes:
         return 0
-    ses = (
-        ses_account()
-        if ses_account is not None and any(m.provider is Provider.SES for m in mailboxes)
-        else None
-    )
+    ses = ses_account_of(mailboxes, ses_account)
+    found = {m.id: effective(m, ses) for m in mailboxes}
     subjects = {
-        capacity.mailbox_subject(m.id): capacity.mailbox_rules(
-            m,
-            now,
-            ses.daily if ses and m.provider is Provider.SES else None,
-            0,
-            ses.per_second if ses and m.provider is Provider.SES else None,
-        )
+        capacity.mailbox_subject(m.id): capacity.mailbox_rules(m, now, ses, limits=found[m.id])
         for m in mailboxes
     }
-    states = deps.limits.read(subjects)
+    shared = {m.id: capacity.shared_subjects(found[m.id], ses_region) for m in mailboxes}
+    shared_rules = {s: rules for pairs in shared.values() for s, rules in pairs}
+    states = deps.limits.read([*subjects, *shared_rules])
+    # Each mailbox's room, then each group sharing a limit (an SES account) within it.
+    groups: dict[tuple[str, ...], int] = {}
+    for m in mailboxes:
+        subject = capacity.mailbox_subject(m.id)
+        available = limits.available(states[subject], subjects[subject], now)
+        key = tuple(s for s, _ in shared[m.id])
+        groups[key] = groups.get(key, 0) + (UNCAPPED_FEED if available is None else available)
     room = 0
-    for subject, rules in subjects.items():
-        available = limits.available(states[subject], rules, now)
-        room += UNCAPPED_FEED if available is None else available
+    for key, own in groups.items():
+        for subject in key:
+            available = limits.available(states[subject], shared_rules[subject], now)
+            own = own if available is None else min(own, available)
+        room += own
     if room <= 0:
         return 0
     return max(FEED_MIN, min(FEED_MAX, room))
@@ -216,6 +224,7 @@ def feed(
     campaign: Campaign,
     limit: int | None = None,
     ses_account: SesAccountQuota | None = None,
+    ses_region: str = "",
 ) -> int:
     """Feed one running campaign; returns how many messages went to SQS.
 
@@ -225,7 +234,7 @@ def feed(
     two leaves its page out of SQS; the daily recount in :func:`run` feeds it again.)"""
     if campaign.status is not CampaignStatus.RUNNING or campaign.feed_done:
         return 0
-    wanted = budget(deps, campaign, ses_account) if limit is None else limit
+    wanted = budget(deps, campaign, ses_account, ses_region) if limit is None else limit
     if wanted <= 0:
         return 0
     cursor = campaign.feed_cursor
@@ -341,7 +350,9 @@ def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
     return False
 
 
-def run(deps: FeedStore, ses_account: SesAccountQuota | None = None) -> FeedReport:
+def run(
+    deps: FeedStore, ses_account: SesAccountQuota | None = None, ses_region: str = ""
+) -> FeedReport:
     """Look after every active campaign: start the due scheduled ones, feed the running
     ones, complete the finished ones, sweep the cancelled ones."""
     report = FeedReport()
@@ -374,7 +385,7 @@ def run(deps: FeedStore, ses_account: SesAccountQuota | None = None) -> FeedRepo
         if campaign.status is not CampaignStatus.RUNNING:
             continue
         if not campaign.feed_done:
-            report.fed += feed(deps, campaign, ses_account=ses_account)
+            report.fed += feed(deps, campaign, ses_account=ses_account, ses_region=ses_region)
             continue
         counts = campaign.counts
         stale = campaign.fed_at is None or now - campaign.fed_at > REFEED_AFTER

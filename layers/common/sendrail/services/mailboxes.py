@@ -30,7 +30,7 @@ from sendrail.ids import new_id
 from sendrail.providers import OAUTH, SUPPORTED
 from sendrail.services import webhooks
 from sendrail.services.deps import Deps
-from sendrail.services.provider_quotas import SesQuota, check_daily_limit
+from sendrail.services.provider_quotas import SesAccountQuota, check_daily_limit
 
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 
@@ -147,7 +147,7 @@ def create(
     deps: Deps,
     tenant_id: str,
     spec: MailboxCreate,
-    ses_quota: SesQuota | None = None,
+    ses_account: SesAccountQuota | None = None,
     *,
     allow_private_hosts: bool = False,
 ) -> Mailbox:
@@ -184,7 +184,7 @@ def create(
         updated_at=now,
         **fields,
     )
-    check_daily_limit(mailbox, ses_quota)
+    check_daily_limit(mailbox, ses_account)
     payload = _secret_payload(spec.smtp)
     if payload is not None:
         mailbox = mailbox.model_copy(update={"secret": deps.secrets.seal(payload, mailbox_id)})
@@ -201,7 +201,7 @@ def update(
     tenant_id: str,
     mailbox_id: str,
     changes: MailboxFields,
-    ses_quota: SesQuota | None = None,
+    ses_account: SesAccountQuota | None = None,
     *,
     allow_private_hosts: bool = False,
 ) -> Mailbox:
@@ -240,7 +240,7 @@ def update(
     updated = mailbox.model_copy(update={**given, "updated_at": deps.clock.now()})
     Mailbox.model_validate(updated.model_dump())  # re-check invariants
     if "daily_limit" in given or "smtp" in given:
-        check_daily_limit(updated, ses_quota)
+        check_daily_limit(updated, ses_account)
     deps.mailboxes.replace(updated, version)
     return updated
 

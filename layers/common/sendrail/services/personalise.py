@@ -15,13 +15,15 @@ from sendrail.domain.tracking import Target
 Personalise = Callable[[Campaign, Recipient, Mailbox, SendingSettings], Personalisation]
 
 
-def personaliser(signing_key: bytes, base_url: str) -> Personalise:
+def personaliser(signing_key: bytes, base_url: str, *, test: bool = False) -> Personalise:
+    """Dispatch's personalisation; with ``test`` (proofs and previews) every token is
+    marked as a test: its links work and record nothing (``domain.tracking``)."""
     base = base_url.rstrip("/")
 
     def personalise(
         campaign: Campaign, recipient: Recipient, mailbox: Mailbox, settings: SendingSettings
     ) -> Personalisation:
-        who = Target(recipient.tenant_id, campaign.id, recipient.email)
+        who = Target(recipient.tenant_id, campaign.id, recipient.email, test=test)
         unsubscribe = f"{base}/unsubscribe/{tracking.token(signing_key, tracking.UNSUBSCRIBE, who)}"
         data = {"unsubscribe_url": unsubscribe}
         headers: dict[str, str] = {}
@@ -64,7 +66,7 @@ def personaliser(signing_key: bytes, base_url: str) -> Personalise:
         def click(url: str) -> str | None:
             if url == unsubscribe or url.startswith(base + "/"):
                 return None
-            target = Target(recipient.tenant_id, campaign.id, recipient.email, url)
+            target = Target(recipient.tenant_id, campaign.id, recipient.email, url, test=test)
             return f"{base}/track/click/{tracking.token(signing_key, tracking.CLICK, target)}"
 
         def rewrite(document: str) -> str:

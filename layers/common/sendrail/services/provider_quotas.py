@@ -4,37 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sendrail.domain import provider_limits
 from sendrail.domain.models import Mailbox, Provider
+from sendrail.domain.provider_limits import SesAccount
 from sendrail.errors import ValidationFailed
 
-# Reads the SES account's daily quota (``providers.ses.daily_quota`` with the function's
-# provider config); None when there is no SES account to ask.
-SesQuota = Callable[[], int | None]
-
-
-@dataclass(frozen=True)
-class SesAccount:
-    """The SES account's quota in the sending region (``GetSendQuota``), None where SES
-    could not tell: ``Max24HourSend`` (-1: unlimited) and ``MaxSendRate`` (a second)."""
-
-    daily: int | None
-    per_second: float | None
-
-
-# Reads it (``providers.ses.account`` with the function's provider config, cached there
-# for an hour): dispatch asks once per placement round, never per email.
+# Reads the SES account's quota (``providers.ses.account`` with the function's provider
+# config, cached there for an hour): dispatch asks once per placement round, never per
+# email; the API when it shows or checks an SES mailbox.
 SesAccountQuota = Callable[[], SesAccount]
 
+__all__ = ["SesAccount", "SesAccountQuota"]
 
-def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> None:
+
+def check_daily_limit(mailbox: Mailbox, ses_account: SesAccountQuota | None = None) -> None:
     """Raise :class:`ValidationFailed` naming the ceiling when the mailbox's own
     ``daily_limit`` is above its provider's."""
-    quota = ses_quota() if ses_quota and mailbox.provider is Provider.SES else None
-    found = provider_limits.ceiling(mailbox, quota)
+    ses = ses_account_of([mailbox], ses_account)
+    found = provider_limits.effective(mailbox, ses).ceiling
     reason = provider_limits.over_ceiling(mailbox.daily_limit, found)
     if reason is not None and found is not None:
         raise ValidationFailed(
@@ -51,12 +40,16 @@ def check_daily_limit(mailbox: Mailbox, ses_quota: SesQuota | None = None) -> No
         )
 
 
-def ses_daily_quota(mailboxes: Iterable[Mailbox], ses_quota: SesQuota | None) -> int | None:
-    """The SES quota, read only when one of ``mailboxes`` is an SES mailbox."""
-    if ses_quota is None or not any(m.provider is Provider.SES for m in mailboxes):
+def ses_account_of(
+    mailboxes: Iterable[Mailbox], ses_account: SesAccountQuota | None
+) -> SesAccount | None:
+    """The SES account's quota, read only when one of ``mailboxes`` is an SES mailbox."""
+    if ses_account is None or not any(m.provider is Provider.SES for m in mailboxes):
         return None
-    return ses_quota()
+    return ses_account()
 
 
-def effective_limits(mailbox: Mailbox, ses_daily: int | None = None) -> dict[str, Any]:
-    return provider_limits.effective(mailbox, ses_daily).as_dict()
+def effective_limits(mailbox: Mailbox, ses: SesAccount | None = None) -> dict[str, Any]:
+    """``effective_limits`` as the API shows it: exactly what dispatch enforces
+    (``provider_limits.effective``)."""
+    return provider_limits.effective(mailbox, ses).as_dict()

@@ -15,6 +15,7 @@ from sendrail.domain.models import (
     MailboxStatus,
     RecipientStatus,
 )
+from sendrail.domain.provider_limits import effective
 from sendrail.domain.windows import all_open, next_open_all
 from sendrail.errors import NotFound
 from sendrail.services import capacity, counters, provider_quotas, warmup_plans
@@ -58,7 +59,7 @@ def totals(deps: Deps, tenant_id: str) -> QueueTotals:
 
 
 def servers(
-    deps: Deps, tenant_id: str, ses_quota: provider_quotas.SesQuota | None = None
+    deps: Deps, tenant_id: str, ses_account: provider_quotas.SesAccountQuota | None = None
 ) -> list[dict[str, Any]]:
     """Each mailbox's capacity right now, from its limit state, and the limits in force
     (provider ceilings included)."""
@@ -69,14 +70,15 @@ def servers(
         if m.status is not MailboxStatus.ARCHIVED
     ]
     states = deps.limits.read(capacity.mailbox_subject(m.id) for m in mailboxes)
-    ses_daily = provider_quotas.ses_daily_quota(mailboxes, ses_quota)
+    ses = provider_quotas.ses_account_of(mailboxes, ses_account)
     from sendrail.services import sender_auth  # noqa: PLC0415 - its parsers load on first use
 
     checked = sender_auth.flags(deps, tenant_id)  # the cache only: never DNS here
     out = []
     for m in mailboxes:
         held = warmup_plans.held_days(deps.stats, m, now.date())
-        rules = capacity.mailbox_rules(m, now, ses_daily, held)
+        found = effective(m, ses)  # the limits dispatch enforces
+        rules = capacity.mailbox_rules(m, now, ses, held, limits=found)
         state = states[capacity.mailbox_subject(m.id)]
         day = rules.day_rule()
         hour = next((r for r in rules.fixed if r.period is limits.Period.HOUR), None)
@@ -97,7 +99,7 @@ def servers(
                 "hourly_used": limits.used(state, hour, now) if hour else None,
                 "window_remaining": window_left,
                 "next_available_at": to_rfc3339(ready) if m.can_send() else None,
-                "effective_limits": provider_quotas.effective_limits(m, ses_daily),
+                "effective_limits": found.as_dict(),
                 "authentication": checked.get(m.id),
             }
         )

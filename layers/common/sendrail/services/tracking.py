@@ -100,9 +100,10 @@ def _count(deps: Deps, target: Target, mailbox_id: str | None, deltas: Mapping[s
 
 def _verified(deps: Deps, purpose: str, token: str) -> tuple[Target, str] | None:
     """The token's target and the recipient's mailbox ("" before it was sent), if the
-    token verifies and its recipient exists for that tenant; None otherwise."""
+    token verifies, is not a proof's or a preview's (those record nothing), and its
+    recipient exists for that tenant; None otherwise."""
     target = tracking.read(deps.signing_key, purpose, token)
-    if target is None:
+    if target is None or target.test:
         return None
     recipient = deps.recipients.get(target.campaign_id, target.email)
     if recipient is None or recipient.tenant_id != target.tenant_id:
@@ -158,6 +159,11 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
 
 
 def unsubscribe_target(deps: Deps, token: str) -> Target | None:
+    """Whom the token unsubscribes; a proof's or a preview's token shows its page too (and
+    :func:`unsubscribe` then suppresses nobody)."""
+    target = tracking.read(deps.signing_key, tracking.UNSUBSCRIBE, token)
+    if target is not None and target.test:
+        return target
     found = _verified(deps, tracking.UNSUBSCRIBE, token)
     return found[0] if found else None
 
@@ -166,8 +172,8 @@ def unsubscribe(deps: Deps, token: str) -> Target | None:
     """Suppress the address for its tenant at once and cancel its unsent mail in every
     campaign (RFC 8058 one-click, or the page's button). None for a bad token."""
     target = unsubscribe_target(deps, token)
-    if target is None:
-        return None
+    if target is None or target.test:
+        return target
     already = deps.suppressions.get(target.tenant_id, target.email) is not None
     suppressions.suppress(deps, target.tenant_id, target.email, SuppressionReason.UNSUBSCRIBED)
     if not already:

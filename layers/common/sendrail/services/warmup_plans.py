@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from sendrail.domain.models import Mailbox
-from sendrail.domain.provider_limits import effective
+from sendrail.domain.provider_limits import SesAccount, effective
 from sendrail.domain.warmup import SCHEDULE_MAX_DAYS, DayHealth, plan, unhealthy
 from sendrail.services.deps import Deps
 from sendrail.storage import stats as keys
@@ -67,11 +67,11 @@ def held_days(stats: DayCounters, mailbox: Mailbox, today: date) -> int:
 
 
 def view(
-    deps: Deps, tenant_id: str, mailbox_id: str, ses_daily: int | None = None
+    deps: Deps, tenant_id: str, mailbox_id: str, ses: SesAccount | None = None
 ) -> dict[str, Any]:
     mailbox, _ = deps.mailboxes.require(tenant_id, mailbox_id)
     today = deps.clock.now().date()  # the stats counters are per UTC day
-    cap = effective(mailbox, ses_daily).daily_limit
+    cap = effective(mailbox, ses).daily_limit
     ramp = mailbox.warmup
     if ramp is None:
         return {

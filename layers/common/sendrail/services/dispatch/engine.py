@@ -175,7 +175,9 @@ class Dispatcher:
         self.ledger.flush(force=True)
 
     def _feed(self) -> int:
-        fed = feeding.run(self.store, self.options.ses_account)
+        fed = feeding.run(
+            self.store, self.options.ses_account, self.options.provider_config.ses_region
+        )
         self._campaigns_active = fed.active > 0
         self.report.fed += fed.fed
         self.report.started += fed.started

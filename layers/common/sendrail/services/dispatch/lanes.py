@@ -3,8 +3,9 @@
 A lane is one connection to a mailbox's provider, used in order by one thread at a time;
 a mailbox has one lane (providers punish parallel connections from one account) unless it
 allows more (``max_connections``: SES and SMTP relays). Lanes run on a bounded pool of
-threads (``DispatchOptions.lanes``); a lane that has sent a few messages yields its thread
-so that more lanes than threads still take turns.
+threads (``DispatchOptions.lanes``); while other lanes wait for a thread, a lane that has
+sent a few messages yields its own so that more lanes than threads still take turns (with
+none waiting it keeps it: a hand-over costs a thread switch and buys nothing).
 
 Isolation: a lane is given no more work than it should finish within the lane horizon
 (its queue times its observed latency, or the time its current send has been waiting, if
@@ -36,7 +37,7 @@ from sendrail.services.dispatch.work import DispatchOptions, Work
 
 log = logging.getLogger("sendrail.dispatch.lanes")
 
-BURST = 2  # sends a lane makes before it lets another lane have its thread
+BURST = 2  # sends a lane makes before it lets a waiting lane have its thread
 LATENCY_PRIOR = 0.1  # seconds per send assumed before a lane has measured its own
 Attempter = Callable[[Work, LaneHandle], Result]
 LaneContext = Callable[[], AbstractContextManager[None]]
@@ -217,8 +218,8 @@ class Lanes:
                     lane.running = False
                     self._busy_lanes -= 1
                     return False
-                if sent >= BURST and not stopping:
-                    return True
+                if sent >= BURST and not stopping and self._busy_lanes > self._threads:
+                    return True  # another lane waits for a thread: let it have this one
                 item = lane.items.popleft()
                 lane.started = time.monotonic()
                 self._sending += 1

@@ -18,21 +18,25 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sendrail.clock import Clock
 from sendrail.domain import limits
 from sendrail.domain.limits import LimitState, Rules
 from sendrail.domain.models import Campaign, Mailbox, Provider
 from sendrail.domain.planning import Demand, MailboxOption, Plan, plan_batch
+from sendrail.domain.provider_limits import effective
+from sendrail.errors import Conflict
 from sendrail.services import capacity, warmup_plans
 from sendrail.services.capacity import TenantPolicy
 from sendrail.services.dispatch.admission import Admission
-from sendrail.services.dispatch.ports import DispatchStats, DispatchStore
+from sendrail.services.dispatch.ports import DispatchStats, DispatchStore, LimitStore
 from sendrail.services.dispatch.tenants import Tenants
 from sendrail.services.dispatch.work import DispatchOptions, DispatchReport, Units, Work
 from sendrail.services.provider_quotas import SesAccount
+from sendrail.services.warmup_plans import DayCounters
 
 # A message whose every mailbox is unreachable in this run is tried again this soon.
 UNREACHABLE_RETRY_SECONDS = 60.0
@@ -139,40 +143,120 @@ class Reservations:
         unreachable in this run."""
         assert item.campaign is not None
         policy = self._tenants.get(item.tenant_id).policy
-        shared: list[str] = []
-        tenant = policy.tenant_subject()
-        if tenant:
-            offers.rules[tenant[0]] = tenant[1]
-            shared.append(tenant[0])
-        for subject, rule in policy.recipient_subjects(item.email.rsplit("@", 1)[-1]):
-            offers.rules[subject] = rule
-            shared.append(subject)
+        shared = shared_subjects(policy, item.email, offers.rules)
         options = offers.of(item.campaign, policy)
         if options is None:
             return None
-        return Demand(item.key, options, tuple(shared))
+        return Demand(item.key, options, shared)
 
     def _commit(self, plan: Plan, before: dict[str, LimitState], now: datetime) -> set[str]:
-        """Write every changed subject; returns the subjects another dispatcher changed."""
-        lost: set[str] = set()
-        for subject, state in plan.states.items():
-            if self._store.limits.write(subject, state, before[subject].version, now) is None:
-                lost.add(subject)
-        return lost
+        return commit(self._store.limits, plan, before, now)
 
     def release(self, units: Iterable[Units], taken_at: datetime) -> None:
         """Give back units reserved (at ``taken_at``) for messages that will not be sent."""
-        counted = Counter(units)
-        for unit, count in counted.items():
-            for _ in range(5):
-                now = self._store.clock.now()
-                state = self._store.limits.read([unit.subject])[unit.subject]
-                new = limits.release(state, unit.rules, now, count, taken_at)
-                if (
-                    new == state
-                    or self._store.limits.write(unit.subject, new, state.version, now) is not None
-                ):
-                    break
+        release(self._store.limits, self._store.clock, units, taken_at)
+
+
+# --- the steps, also for a send made outside a run (a campaign's proofs) ----------------------
+
+
+def shared_subjects(policy: TenantPolicy, email: str, rules: dict[str, Rules]) -> tuple[str, ...]:
+    """The subjects one message to ``email`` takes from whatever mailbox sends it (the
+    tenant's caps, its recipient-domain throttles); their rules are added to ``rules``."""
+    shared: list[str] = []
+    tenant = policy.tenant_subject()
+    if tenant:
+        rules[tenant[0]] = tenant[1]
+        shared.append(tenant[0])
+    for subject, rule in policy.recipient_subjects(email.rsplit("@", 1)[-1]):
+        rules[subject] = rule
+        shared.append(subject)
+    return tuple(shared)
+
+
+def mailbox_option(
+    mailbox: Mailbox,
+    policy: TenantPolicy,
+    stats: DayCounters,
+    now: datetime,
+    rules: dict[str, Rules],
+    room: int | None = None,
+    ses: SesAccount | None = None,
+    ses_region: str = "",
+) -> MailboxOption:
+    """Sending through ``mailbox``: its own subject (limits, provider ceiling, warm-up
+    ramp), for SES the account's shared quota (``ses``, read by the caller), and its
+    sender-domain throttles; their rules are added to ``rules``."""
+    subject = capacity.mailbox_subject(mailbox.id)
+    held = warmup_plans.held_days(stats, mailbox, now.date())
+    found = effective(mailbox, ses)  # what the API shows as effective_limits
+    rules[subject] = capacity.mailbox_rules(mailbox, now, ses, held, limits=found)
+    extra = []
+    for s, rule in [
+        *capacity.shared_subjects(found, ses_region),
+        *policy.sender_subjects(mailbox.domain),
+    ]:
+        rules[s] = rule
+        extra.append(s)
+    return MailboxOption(mailbox.id, subject, tuple(extra), room)
+
+
+def commit(
+    store: LimitStore, plan: Plan, before: Mapping[str, LimitState], now: datetime
+) -> set[str]:
+    """Write every changed subject with its version condition; returns the subjects
+    another writer changed meanwhile (their units were not taken)."""
+    lost: set[str] = set()
+    for subject, state in plan.states.items():
+        if store.write(subject, state, before[subject].version, now) is None:
+            lost.add(subject)
+    return lost
+
+
+def release(store: LimitStore, clock: Clock, units: Iterable[Units], taken_at: datetime) -> None:
+    """Give back units reserved (at ``taken_at``) for messages that will not be sent."""
+    counted = Counter(units)
+    for unit, count in counted.items():
+        for _ in range(5):
+            now = clock.now()
+            state = store.read([unit.subject])[unit.subject]
+            new = limits.release(state, unit.rules, now, count, taken_at)
+            if new == state or store.write(unit.subject, new, state.version, now) is not None:
+                break
+
+
+def reserve_all(
+    store: LimitStore,
+    clock: Clock,
+    demands: Sequence[Demand],
+    rules: dict[str, Rules],
+    rounds: int = 5,
+) -> tuple[list[tuple[Units, ...]], datetime | None]:
+    """Reserve every demand now, or none of them: (the units taken for each demand, in
+    order; None), or ([], when the first refused one could go). A lost race re-reads and
+    plans again; units written before the loss are given back first. Raises
+    :class:`Conflict` when the race never settles."""
+    for _ in range(rounds):
+        now = clock.now()
+        states = store.read(rules)
+        plan = plan_batch(demands, states, rules, now, stamp=now)
+        refused = [d.key for d in demands if d.key not in plan.assigned]
+        if refused:
+            return [], min((plan.deferred.get(k, now) for k in refused), default=now)
+        taken = [
+            tuple(
+                Units(s, rules[s])
+                for o in d.options
+                if o.mailbox_id == plan.assigned[d.key]
+                for s in (o.subject, *o.extra_subjects, *d.shared_subjects)
+            )
+            for d in demands
+        ]
+        lost = commit(store, plan, states, now)
+        if not lost:
+            return taken, None
+        release(store, clock, [u for t in taken for u in t if u.subject not in lost], now)
+    raise Conflict("the mailbox's limits are changing under heavy sending; try again")
 
 
 class _Offers:
@@ -222,27 +306,15 @@ class _Offers:
             if self._lanes.unreachable(mailbox.id):
                 self._by_mailbox[mailbox.id] = None
             else:
-                subject = capacity.mailbox_subject(mailbox.id)
-                held = warmup_plans.held_days(self._stats, mailbox, self._now.date())
-                ses = self._ses_account() if mailbox.provider is Provider.SES else None
-                self.rules[subject] = capacity.mailbox_rules(
+                self._by_mailbox[mailbox.id] = mailbox_option(
                     mailbox,
+                    policy,
+                    self._stats,
                     self._now,
-                    ses.daily if ses else None,
-                    held,
-                    ses.per_second if ses else None,
-                )
-                extra = []
-                account = capacity.ses_account_rules(ses.daily, ses.per_second) if ses else None
-                if account:
-                    region = self._options.provider_config.ses_region
-                    self.rules[capacity.ses_account_subject(region)] = account
-                    extra.append(capacity.ses_account_subject(region))
-                for s, rule in policy.sender_subjects(mailbox.domain):
-                    self.rules[s] = rule
-                    extra.append(s)
-                self._by_mailbox[mailbox.id] = MailboxOption(
-                    mailbox.id, subject, tuple(extra), self._lanes.room(mailbox)
+                    self.rules,
+                    self._lanes.room(mailbox),
+                    self._ses_account() if mailbox.provider is Provider.SES else None,
+                    self._options.provider_config.ses_region,
                 )
         return self._by_mailbox[mailbox.id]
 
