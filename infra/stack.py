@@ -11,10 +11,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+from sendrail.functions_spec import FUNCTIONS
 
 from infra.bundling import layer_code
 from infra.constructs.api import Api
-from infra.constructs.functions import ARCHITECTURE, RUNTIME, SPECS, DispatchScale, Functions
+from infra.constructs.functions import ARCHITECTURE, RUNTIME, DispatchScale, Functions
 from infra.constructs.identities import SesFeedbackEvents, SesIdentities, parse_domains
 from infra.constructs.monitoring import Monitoring, Watched
 from infra.constructs.queues import Queues
@@ -138,7 +139,7 @@ class SendrailStack(Stack):
             "Monitoring",
             watched=Watched(
                 functions=dict(self.functions.by_name),
-                timeouts={name: spec.timeout for name, spec in SPECS.items()},
+                timeouts={name: spec.timeout for name, spec in FUNCTIONS.items()},
                 queues=dict(queues.by_name),
                 api=self.api.rest,
             ),

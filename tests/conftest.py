@@ -3,6 +3,7 @@ handlers invoked with API Gateway events, and a real SMTP sink."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from sendrail.clock import SystemClock
+from sendrail.functions_spec import FUNCTIONS
 from sendrail.services.deps import Deps
 from sendrail_local.aws import LocalResources, _atomic_requests, create_resources, fake_credentials
 from sendrail_local.events import api_gateway_event, scheduled_event
@@ -68,14 +70,9 @@ def free_port() -> int:
 
 
 def _reset_function_caches() -> None:
-    from functions.dispatch import handler as dispatch_handler
-    from functions.enqueue import wiring as enqueue_wiring
-    from functions.tracking import wiring as tracking_wiring
-
-    enqueue_wiring.reset()
-    tracking_wiring.reset()
-    dispatch_handler.settings.cache_clear()
-    dispatch_handler.deps.cache_clear()
+    """Every function forgets its settings and adapters (read again from the environment)."""
+    for spec in FUNCTIONS.values():
+        importlib.import_module(spec.wiring).wiring.reset()
 
 
 class PublishedMetrics:

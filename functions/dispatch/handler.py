@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -18,7 +18,6 @@ from sendrail.observability import (
 )
 from sendrail.providers.base import ProviderConfig
 from sendrail.services import webhooks
-from sendrail.services.deps import Deps
 from sendrail.services.dispatch import (
     Dispatcher,
     DispatchOptions,
@@ -28,28 +27,8 @@ from sendrail.services.dispatch import (
 )
 from sendrail.services.personalise import personaliser
 from sendrail.services.provider_quotas import SesAccount
-from sendrail.storage import tables
-from sendrail.storage.system import SystemRepo
-from sendrail.wiring import build_deps, provider_config
 
-from functions.dispatch.settings import DispatchSettings
-
-
-@cache
-def settings() -> DispatchSettings:
-    return DispatchSettings()  # from the environment
-
-
-@cache
-def deps() -> Deps:
-    return build_deps(settings(), settings().kms_key_id)
-
-
-@cache
-def system() -> SystemRepo:
-    """The one thing an idle run touches (no secrets, no provider configuration)."""
-    tables.bind(settings().table_names(), settings().region)
-    return SystemRepo()
+from functions.dispatch.wiring import system, wiring
 
 
 def ses_account(config: ProviderConfig) -> SesAccount:
@@ -60,8 +39,8 @@ def ses_account(config: ProviderConfig) -> SesAccount:
 
 
 def options() -> DispatchOptions:
-    s = settings()
-    config = provider_config(s)
+    s = wiring.settings()
+    config = wiring.providers()
     return DispatchOptions(
         lease_seconds=s.lease_seconds,
         receive_wait_seconds=s.receive_wait_seconds,
@@ -119,14 +98,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not activity.due(system(), SystemClock().now()):
         return {"sent": 0, "deferred": 0, "failed": 0, "idle": True}
     run = options()
+    deps = wiring.deps()
     dispatcher = Dispatcher(
-        deps(),
+        deps,
         run,
-        senders=ProviderSenders(deps(), run.provider_config),
-        personalise=personaliser(deps().signing_key, deps().public_base_url),
+        senders=ProviderSenders(deps, run.provider_config),
+        personalise=personaliser(deps.signing_key, deps.public_base_url),
         lane_context=thread_trace_context(),
     )
     report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)
     publish(report)
-    webhooks.publish(deps(), report.events)
+    webhooks.publish(deps, report.events)
     return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}

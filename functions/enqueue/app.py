@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
 from functions.enqueue import errors, openapi
 from functions.enqueue.body import json_resolver
 from functions.enqueue.routes import (
@@ -63,6 +61,9 @@ def openapi_json() -> str:
 
 
 def _generated_openapi() -> str:
+    # Powertools' OpenAPI models (some fifty pydantic classes) load only for the document.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer  # noqa: PLC0415
+
     return app.get_openapi_json_schema(
         title="sendrail",
         version="1.0.0",

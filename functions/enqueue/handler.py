@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import logger, metrics, tracer
+from sendrail.cold_start import importing
 
-from functions.enqueue.app import app
+with importing():  # the API's routes and models: nothing to collect while they load
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sendrail.observability import logger, metrics, tracer
+
+    from functions.enqueue.app import app
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

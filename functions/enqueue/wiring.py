@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-from functools import cache
+from typing import TYPE_CHECKING
 
-from sendrail.providers.base import ProviderConfig
-from sendrail.providers.dns_lookup import DnsConfig
-from sendrail.services import auth
 from sendrail.services.deps import Deps
 from sendrail.services.provider_quotas import SesAccount
-from sendrail.wiring import build_deps, provider_config, secret_value
+from sendrail.wiring import Wiring, secret_value
 
 from functions.enqueue.settings import EnqueueSettings
 
-
-@cache
-def settings() -> EnqueueSettings:
-    return EnqueueSettings()  # from the environment
+if TYPE_CHECKING:
+    from sendrail.providers.dns_lookup import DnsConfig
 
 
-@cache
-def deps() -> Deps:
-    built = build_deps(settings(), settings().kms_key_id)
-    if settings().admin_key_secret_arn:
+def _install_admin_key(settings: EnqueueSettings, built: Deps) -> None:
+    if settings.admin_key_secret_arn:
         # The platform admin key is created at install (a generated secret in AWS).
-        auth.ensure_admin_key(built, secret_value(settings().admin_key_secret_arn or ""))
-    return built
+        from sendrail.services import auth  # noqa: PLC0415
+
+        auth.ensure_admin_key(built, secret_value(settings.admin_key_secret_arn))
 
 
-@cache
-def providers() -> ProviderConfig:
-    return provider_config(settings())
+wiring = Wiring(EnqueueSettings, prepare=_install_admin_key)
+settings = wiring.settings
+deps = wiring.deps
+providers = wiring.providers
+reset = wiring.reset
 
 
 def ses_account() -> SesAccount:
@@ -42,12 +38,7 @@ def ses_account() -> SesAccount:
 
 
 def dns_config() -> DnsConfig:
+    from sendrail.providers.dns_lookup import DnsConfig  # noqa: PLC0415 - sender auth only
+
     s = settings()
     return DnsConfig(s.dns_nameserver, s.dns_port, s.dns_timeout, s.dns_budget)
-
-
-def reset() -> None:
-    """Forget the cached settings and adapters (tests and the local stack use this)."""
-    settings.cache_clear()
-    deps.cache_clear()
-    providers.cache_clear()

@@ -5,49 +5,24 @@ auto-replies and unsubscribe requests."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sendrail.observability import logger, metrics, tracer
-from sendrail.providers.base import ProviderConfig
 from sendrail.services import inbox
-from sendrail.services.deps import Deps
-from sendrail.wiring import build_deps, provider_config
 
-from functions.inbox.settings import InboxSettings
-
-
-@cache
-def settings() -> InboxSettings:
-    return InboxSettings()  # from the environment
-
-
-@cache
-def deps() -> Deps:
-    return build_deps(settings(), settings().kms_key_id)
-
-
-@cache
-def providers() -> ProviderConfig:
-    return provider_config(settings())  # IMAP calls time out after smtp_timeout
-
-
-def reset() -> None:
-    settings.cache_clear()
-    deps.cache_clear()
-    providers.cache_clear()
+from functions.inbox.wiring import wiring
 
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    margin_ms = settings().inbox_stop_margin_seconds * 1000
+    margin_ms = wiring.settings().inbox_stop_margin_seconds * 1000
     report = inbox.watch_all(
-        deps(),
-        providers(),
-        limit=settings().inbox_messages_per_mailbox,
+        wiring.deps(),
+        wiring.providers(),
+        limit=wiring.settings().inbox_messages_per_mailbox,
         should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
     )
     for name, value in (

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from sendrail.services.deps import Deps
 from sendrail.services.sns import SnsPolicy
-from sendrail.wiring import build_deps
+from sendrail.wiring import Wiring
 
 from functions.tracking.settings import TrackingSettings
 
-
-@cache
-def settings() -> TrackingSettings:
-    return TrackingSettings()  # from the environment
-
-
-@cache
-def deps() -> Deps:
-    return build_deps(settings(), kms_key_id="")  # tracking never opens secrets
+wiring = Wiring(TrackingSettings)  # tracking never opens secrets: no KMS key
+settings = wiring.settings
+deps = wiring.deps
+reset = wiring.reset
 
 
-@cache
+@wiring.cached
 def sns_policy() -> SnsPolicy:
     s = settings()
     return SnsPolicy(
@@ -30,9 +22,3 @@ def sns_policy() -> SnsPolicy:
         topic_arns=tuple(s.ses_topic_arns),
         allow_private_hosts=s.allow_private_hosts,
     )
-
-
-def reset() -> None:
-    settings.cache_clear()
-    deps.cache_clear()
-    sns_policy.cache_clear()

@@ -1,4 +1,5 @@
-"""The four functions, each with its own least-privilege role, sharing one layer."""
+"""The functions of ``sendrail.functions_spec``, each with its own least-privilege role,
+sharing one layer; their SQS event sources come from the spec too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+from sendrail.functions_spec import FUNCTIONS
 from sendrail.services.capacity import SUBJECT_PREFIXES
 
 from infra.bundling import function_code, runtime
@@ -22,14 +24,6 @@ from infra.constructs.tables import Tables
 RUNTIME = runtime()
 ARCHITECTURE = lambda_.Architecture.ARM_64
 SEND_SUBJECTS = [f"{prefix}*" for prefix in SUBJECT_PREFIXES]  # the limits proofs take
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    timeout: int
-    memory: int
-    uses_kms: bool
 
 
 @dataclass(frozen=True)
@@ -59,15 +53,6 @@ class DispatchScale:
             raise ValueError(f"bad dispatch context: {exc}") from None
 
 
-SPECS = {
-    "enqueue": FunctionSpec("enqueue", 29, 1024, uses_kms=True),
-    "dispatch": FunctionSpec("dispatch", 90, 1024, uses_kms=True),
-    "tracking": FunctionSpec("tracking", 10, 512, uses_kms=False),
-    "token_refresh": FunctionSpec("token_refresh", 60, 512, uses_kms=True),
-    "inbox": FunctionSpec("inbox", 120, 512, uses_kms=True),
-}
-
-
 class Functions(Construct):
     def __init__(
         self,
@@ -94,13 +79,13 @@ class Functions(Construct):
         }
         self.by_name: dict[str, lambda_.Function] = {}
         self.scale = scale or DispatchScale()
-        for spec in SPECS.values():
+        for spec in FUNCTIONS.values():
             fn = lambda_.Function(
                 self,
                 spec.name.title().replace("_", ""),
                 runtime=RUNTIME,
                 architecture=ARCHITECTURE,
-                handler=f"functions.{spec.name}.handler.handler",
+                handler=spec.handler,
                 code=function_code(spec.name),
                 layers=[layer],
                 timeout=Duration.seconds(spec.timeout),
@@ -122,6 +107,17 @@ class Functions(Construct):
                 ),
             )
             signing_secret.grant_read(fn)
+            for source in spec.sources:
+                fn.add_event_source(
+                    sources.SqsEventSource(
+                        queues.by_name[source.queue],
+                        batch_size=source.batch_size,
+                        max_batching_window=Duration.seconds(source.window_seconds)
+                        if source.window_seconds
+                        else None,
+                        report_batch_item_failures=True,
+                    )
+                )
             self.by_name[spec.name] = fn
         t = tables.by_name
         enqueue, dispatch = self.by_name["enqueue"], self.by_name["dispatch"]
@@ -168,29 +164,6 @@ class Functions(Construct):
                 resources=["*"],
             )
         )
-        enqueue.add_event_source(
-            sources.SqsEventSource(
-                queues.by_name["import"],
-                batch_size=1,
-                report_batch_item_failures=True,
-            )
-        )
-        # Outgoing webhooks: enqueue delivers them; every function may emit events. Five
-        # per invocation: five endpoints that hang for the 5 s POST timeout fit in 29 s.
-        enqueue.add_event_source(
-            sources.SqsEventSource(
-                queues.by_name["webhooks"], batch_size=5, report_batch_item_failures=True
-            )
-        )
-        # Opens, one item each, gathered 100 to an event (a minute's window at most).
-        enqueue.add_event_source(
-            sources.SqsEventSource(
-                queues.by_name["webhook-items"],
-                batch_size=100,
-                max_batching_window=Duration.seconds(60),
-                report_batch_item_failures=True,
-            )
-        )
         for name in queues.by_name:
             if name.endswith("-dlq"):
                 queues.by_name[name].grant(enqueue, "sqs:GetQueueAttributes")
@@ -231,9 +204,6 @@ class Functions(Construct):
         events = queues.by_name["events"]
         events.grant_send_messages(tracking)
         queues.by_name["webhook-items"].grant_send_messages(tracking)
-        tracking.add_event_source(
-            sources.SqsEventSource(events, batch_size=10, report_batch_item_failures=True)
-        )
 
         # token_refresh: reads and re-seals tokens on mailboxes.
         t["main"].grant_read_write_data(refresh)

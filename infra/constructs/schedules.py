@@ -1,4 +1,4 @@
-"""EventBridge rules that fire the scheduled functions (``sendrail.schedules``)."""
+"""EventBridge rules that fire the scheduled functions (``sendrail.functions_spec``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-from sendrail.schedules import SCHEDULES
+from sendrail.functions_spec import schedules
 
 
 class Schedules(Construct):
@@ -23,19 +23,19 @@ class Schedules(Construct):
         dispatchers: int = 1,
     ) -> None:
         super().__init__(scope, cid)
-        for schedule in SCHEDULES:
-            name = schedule.function.title().replace("_", "")
-            slots = dispatchers if schedule.function == "dispatch" else 1
+        for function, every_seconds in schedules().items():
+            name = function.title().replace("_", "")
+            slots = dispatchers if function == "dispatch" else 1
             for slot in range(slots):
                 events.Rule(
                     self,
                     name if slot == 0 else f"{name}{slot}",
-                    description=f"fire {schedule.function} every {schedule.every_seconds} s"
+                    description=f"fire {function} every {every_seconds} s"
                     + (f" (dispatcher {slot + 1} of {slots})" if slots > 1 else ""),
-                    schedule=events.Schedule.rate(Duration.seconds(schedule.every_seconds)),
+                    schedule=events.Schedule.rate(Duration.seconds(every_seconds)),
                     targets=[
                         targets.LambdaFunction(
-                            functions[schedule.function],
+                            functions[function],
                             event=events.RuleTargetInput.from_object({"slot": slot}),
                             retry_attempts=0,  # a missed run is replaced by the next one
                             max_event_age=Duration.minutes(2),

@@ -14,6 +14,8 @@ from sendrail_local.events import sqs_event
 
 log = logging.getLogger("sendrail.local.event_sources")
 
+RECEIVE_MAX = 10  # SQS hands out at most ten messages a receive
+
 
 def drain_once(
     queue_url: str,
@@ -55,14 +57,22 @@ def drain_once(
 
 
 class SqsEventSource:
+    """Polls ``queue_url`` for ``function``: up to ``batch_size`` records an invocation (at
+    most one receive's ten; Lambda's mapping gathers larger batches from several)."""
+
     def __init__(
         self,
         queue_url: str,
         invoke: Any,
         guard: AbstractContextManager[Any] | None = None,
         interval: float = 0.2,
+        *,
+        function: str = "",
+        batch_size: int = 1,
     ) -> None:
-        self._queue_url = queue_url
+        self.queue_url = queue_url
+        self.function = function
+        self.batch_size = batch_size
         self._invoke = invoke
         self._guard = guard
         self._interval = interval
@@ -75,7 +85,9 @@ class SqsEventSource:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._guard or nullcontext():
-                handled = drain_once(self._queue_url, self._invoke)
+                handled = drain_once(
+                    self.queue_url, self._invoke, batch_size=min(self.batch_size, RECEIVE_MAX)
+                )
             if not handled:
                 self._stop.wait(self._interval)
 

@@ -19,17 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sendrail.functions_spec import FUNCTIONS
+
 # Reserved concurrency of each function in the local stack: requests beyond it wait.
 CONCURRENCY = 16
-
-# Function name -> (handler module, timeout seconds). Mirrors infra's function definitions.
-FUNCTIONS: dict[str, tuple[str, int]] = {
-    "enqueue": ("functions.enqueue.handler", 29),
-    "dispatch": ("functions.dispatch.handler", 60),
-    "tracking": ("functions.tracking.handler", 10),
-    "token_refresh": ("functions.token_refresh.handler", 60),
-    "inbox": ("functions.inbox.handler", 120),
-}
 
 
 @dataclass
@@ -54,22 +47,30 @@ class LocalContext:
 
 
 class Functions:
-    def __init__(self, timeouts: dict[str, int] | None = None) -> None:
+    """The functions of ``sendrail.functions_spec``, each with its timeout and memory."""
+
+    def __init__(self) -> None:
         one_event_per_thread()
         self._slots = {name: threading.BoundedSemaphore(CONCURRENCY) for name in FUNCTIONS}
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
-        self._timeouts = {name: t for name, (_, t) in FUNCTIONS.items()} | (timeouts or {})
+
+    def names(self) -> list[str]:
+        return list(self._slots)
 
     def handler(self, name: str) -> Callable[[dict[str, Any], Any], Any]:
         if name not in self._handlers:
-            module = importlib.import_module(FUNCTIONS[name][0])
+            module = importlib.import_module(FUNCTIONS[name].module)
             self._handlers[name] = module.handler
         return self._handlers[name]
+
+    def context(self, name: str) -> LocalContext:
+        spec = FUNCTIONS[name]
+        return LocalContext(name, spec.timeout, memory_limit_in_mb=spec.memory)
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         handler = self.handler(name)
         with self._slots[name]:
-            return handler(event, LocalContext(name, self._timeouts[name]))
+            return handler(event, self.context(name))
 
 
 # --- one event per container --------------------------------------------------------------

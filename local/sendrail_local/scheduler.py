@@ -40,6 +40,10 @@ class Scheduler:
         self._jobs.append(Job(name, every, run, self._clock.now() + every))
         self.runs[name] = 0
 
+    def rates(self) -> dict[str, float]:
+        """Each job's rate in seconds."""
+        return {job.name: job.every.total_seconds() for job in self._jobs}
+
     def _fire(self, job: Job) -> None:
         self.runs[job.name] += 1
         try:

@@ -8,9 +8,10 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sendrail.clock import parse_rfc3339
-from sendrail.schedules import SCHEDULES
+from sendrail.functions_spec import FUNCTIONS, schedules
 
 from sendrail_local.answers import Answers
 from sendrail_local.aws import EmbeddedAws, LocalResources
@@ -76,10 +77,7 @@ class LocalStack:
         self.functions = Functions()
         self.scheduler = Scheduler(self.clock, self.world)
         self.front: Front | None = None
-        self.import_source: SqsEventSource | None = None
-        self.events_source: SqsEventSource | None = None
-        self.webhooks_source: SqsEventSource | None = None
-        self.webhook_items_source: SqsEventSource | None = None
+        self.sources: list[SqsEventSource] = []
         self.resources: LocalResources | None = None
         self.admin_key = config.admin_key or f"sr_admin_{secrets.token_urlsafe(24)}"
         self.owner_key = config.owner_key or f"sr_owner_{secrets.token_urlsafe(24)}"
@@ -142,22 +140,19 @@ class LocalStack:
         auth.ensure_admin_key(deps(), self.admin_key)
         auth.ensure_tenant(deps(), DEFAULT_TENANT, "default", self.owner_key)
 
-    def _schedule(self) -> None:
-        for schedule in SCHEDULES:
-            every: float = schedule.every_seconds
-            if (
-                not self.clock.virtual
-                and schedule.function == "dispatch"
-                and self.config.dispatch_every
-            ):
+    def schedule(self) -> None:
+        """Registers the spec's schedules (and the local answers' check) with the scheduler."""
+        for function, every_seconds in schedules().items():
+            every: float = every_seconds
+            if not self.clock.virtual and function == "dispatch" and self.config.dispatch_every:
                 every = self.config.dispatch_every
-            elif not self.clock.virtual and schedule.function == "dispatch":
+            elif not self.clock.virtual and function == "dispatch":
                 every = 5.0  # snappier by hand; the virtual clock keeps EventBridge's rate
 
-            def run(name: str = schedule.function) -> None:
+            def run(name: str = function) -> None:
                 self.functions.invoke(name, scheduled_event(f"sendrail-{name}", self.clock.now()))
 
-            self.scheduler.add(schedule.function, every, run)
+            self.scheduler.add(function, every, run)
         # The local recipients' answers that fall due (bounces after a minute, replies
         # after ten): checked as often as the stack clock moves by 15 s.
         self.scheduler.add("local_answers", 15, self._flush_answers)
@@ -170,48 +165,38 @@ class LocalStack:
         self.imap.start()
         os.environ["SENDRAIL_LOCAL_SMTP_SINK"] = f"{self.sink.host}:{self.sink.port}"
         self._bootstrap()
-        self._schedule()
+        self.schedule()
         self.front, _ = serve(self, self.config.host, self.config.port)
-        # The import queue's event source mapping (CDK: SqsEventSource on enqueue).
-        self.import_source = SqsEventSource(
-            self.resources.queues["import"],
-            lambda event: self.functions.invoke("enqueue", event),
-            guard=self.world.reader if self.clock.virtual else None,
-        )
-        self.import_source.start()
-        # Hits tracking could not record at once (CDK: SqsEventSource on tracking).
-        self.events_source = SqsEventSource(
-            self.resources.queues["events"],
-            lambda event: self.functions.invoke("tracking", event),
-            guard=self.world.reader if self.clock.virtual else None,
-        )
-        self.events_source.start()
-        # Outgoing webhook deliveries (CDK: SqsEventSource on enqueue).
-        self.webhooks_source = SqsEventSource(
-            self.resources.queues["webhooks"],
-            lambda event: self.functions.invoke("enqueue", event),
-            guard=self.world.reader if self.clock.virtual else None,
-        )
-        self.webhooks_source.start()
-        self.webhook_items_source = SqsEventSource(
-            self.resources.queues["webhook-items"],
-            lambda event: self.functions.invoke("enqueue", event),
-            guard=self.world.reader if self.clock.virtual else None,
-        )
-        self.webhook_items_source.start()
+        self.sources = self.event_sources(self.resources.queues)
+        for source in self.sources:
+            source.start()
         if not self.clock.virtual:
             self.scheduler.start_background()
 
+    def event_sources(self, queues: dict[str, str]) -> list[SqsEventSource]:
+        """The spec's SQS event source mappings (CDK: an SqsEventSource each), not started;
+        ``queues``: logical name -> URL."""
+        built = []
+        for spec in FUNCTIONS.values():
+            for mapping in spec.sources:
+
+                def invoke(event: dict[str, Any], name: str = spec.name) -> Any:
+                    return self.functions.invoke(name, event)
+
+                built.append(
+                    SqsEventSource(
+                        queues[mapping.queue],
+                        invoke,
+                        guard=self.world.reader if self.clock.virtual else None,
+                        function=spec.name,
+                        batch_size=mapping.batch_size,
+                    )
+                )
+        return built
+
     def stop(self) -> None:
-        sources = (
-            self.import_source,
-            self.events_source,
-            self.webhooks_source,
-            self.webhook_items_source,
-        )
-        for source in sources:
-            if source is not None:
-                source.stop()
+        for source in self.sources:
+            source.stop()
         self.scheduler.stop()
         if self.front is not None:
             self.front.shutdown()

@@ -14,10 +14,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
 
 from aws_cdk import App
 from aws_cdk.assertions import Template
+from sendrail.functions_spec import FUNCTIONS
 from sendrail.storage.queues import queue_specs
 
 from infra.app import build
-from infra.constructs.functions import SPECS
 from infra.constructs.monitoring import API_5XX, NEAR_TIMEOUT
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -89,10 +89,10 @@ def test_given_the_send_queues_then_an_old_message_alarms(template):
 
 def test_given_the_functions_then_errors_throttles_and_dispatch_duration_alarm(template):
     alarms = _alarms(template)
-    assert len(_watching(alarms, "Errors")) == len(SPECS)
-    assert len(_watching(alarms, "Throttles")) == len(SPECS)
+    assert len(_watching(alarms, "Errors")) == len(FUNCTIONS)
+    assert len(_watching(alarms, "Throttles")) == len(FUNCTIONS)
     (duration,) = _watching(alarms, "Duration")
-    assert duration["Threshold"] == NEAR_TIMEOUT * SPECS["dispatch"].timeout * 1000
+    assert duration["Threshold"] == NEAR_TIMEOUT * FUNCTIONS["dispatch"].timeout * 1000
     assert duration["Statistic"] == "Maximum"
 
 

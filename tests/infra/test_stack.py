@@ -18,7 +18,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
 
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
-from sendrail.schedules import SCHEDULES
+from sendrail.functions_spec import schedules
 from sendrail.storage.queues import BANDS, queue_specs
 from sendrail.storage.tables import table_specs
 
@@ -174,7 +174,7 @@ def test_given_the_schedules_then_eventbridge_fires_dispatch_token_refresh_and_i
         for r in _resources(template, "AWS::Events::Rule").values()
     ]
     expected = {60: "rate(1 minute)", 120: "rate(2 minutes)", 300: "rate(5 minutes)"}
-    assert sorted(rules) == sorted(expected[s.every_seconds] for s in SCHEDULES)
+    assert sorted(rules) == sorted(expected[every] for every in schedules().values())
 
 
 def test_given_dispatch_concurrency_then_that_many_dispatchers_run_each_with_its_lanes(

@@ -103,9 +103,7 @@ def test_given_bad_host_syntax_then_422_even_where_private_hosts_are_allowed(api
 
 
 def test_given_the_setting_then_it_reaches_every_function_s_provider_config(aws, monkeypatch):
-    from sendrail.wiring import provider_config
-
-    from functions.dispatch.handler import settings as dispatch_settings
+    from functions.dispatch.wiring import wiring as dispatch_wiring
     from functions.enqueue.wiring import providers
     from functions.tracking.wiring import sns_policy
 
@@ -113,7 +111,7 @@ def test_given_the_setting_then_it_reaches_every_function_s_provider_config(aws,
         monkeypatch.setenv("SENDRAIL_ALLOW_PRIVATE_HOSTS", value)
         _reset_function_caches()
         assert providers().allow_private_hosts is expected
-        assert provider_config(dispatch_settings()).allow_private_hosts is expected
+        assert dispatch_wiring.providers().allow_private_hosts is expected
         assert sns_policy().allow_private_hosts is expected
     monkeypatch.delenv("SENDRAIL_ALLOW_PRIVATE_HOSTS")
     _reset_function_caches()

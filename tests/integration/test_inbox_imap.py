@@ -175,6 +175,7 @@ def test_given_the_scheduled_function_then_it_reads_the_inbox_and_pauses_the_mai
     api, deps, tenant, sent, imap
 ):
     from functions.inbox import handler as inbox_function
+    from functions.inbox.wiring import wiring as inbox_wiring
 
     cid, mailbox_id, ids = sent
     settings = api.get("/api/settings/sending").body
@@ -182,13 +183,13 @@ def test_given_the_scheduled_function_then_it_reads_the_inbox_and_pauses_the_mai
     api.put("/api/settings/sending", settings)
     for who in ("ann@x.example", "bob@x.example"):
         imap.deliver(SENDER, dsn(ids[who], {who: "5.1.1"}))
-    inbox_function.reset()
+    inbox_wiring.reset()
     try:
         result = inbox_function.handler(
             scheduled_event("sendrail-inbox", datetime.now(UTC)), LocalContext("inbox", 120)
         )
     finally:
-        inbox_function.reset()
+        inbox_wiring.reset()
     assert (result["mailboxes"], result["hard"], result["paused_mailboxes"]) == (1, 2, [mailbox_id])
     assert api.get(f"/api/mailboxes/{mailbox_id}").body["status"] == "paused"
     assert api.get(f"/api/campaigns/{cid}/stats").body["bounced"] == 2

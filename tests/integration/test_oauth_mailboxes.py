@@ -48,10 +48,7 @@ def fakes(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fakes, Ou
 
 
 def _reset() -> None:
-    from functions.token_refresh import handler as refresh
-
     _reset_function_caches()
-    refresh.reset()
 
 
 def refresh_tokens() -> dict[str, int]:
@@ -158,7 +155,9 @@ def test_given_a_copy_read_before_the_tokens_rotated_then_the_newest_tokens_are_
     old refresh token and mistaking the refusal for a revoked grant."""
     from sendrail.services import oauth
 
-    from functions.token_refresh.handler import deps, providers
+    from functions.token_refresh.wiring import wiring
+
+    deps, providers = wiring.deps, wiring.providers
 
     running, _ = fakes
     with time_machine.travel("2026-11-23T08:00:00Z", tick=False) as clock:

@@ -22,10 +22,10 @@ def clock(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Iterator[time_machine.Co
     from functions.enqueue import wiring
 
     monkeypatch.setenv("SENDRAIL_API_RATE_LIMIT", "50")
-    wiring.settings.cache_clear()
+    wiring.reset()
     with time_machine.travel(START, tick=False) as coordinates:
         yield coordinates
-    wiring.settings.cache_clear()
+    wiring.reset()
 
 
 def burst(api: Api, n: int, token: str | None = None) -> list[Any]:

@@ -65,10 +65,10 @@ def dns(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Iterator[DnsServer]:
     monkeypatch.setenv("SENDRAIL_DNS_PORT", str(server.port))
     monkeypatch.setenv("SENDRAIL_DNS_TIMEOUT", "1.5")
     monkeypatch.setenv("SENDRAIL_DNS_BUDGET", "4")
-    wiring.settings.cache_clear()
+    wiring.reset()
     yield server
     server.stop()
-    wiring.settings.cache_clear()
+    wiring.reset()
 
 
 def mailbox(deps: Deps, tenant_id: str, email: str, provider: Provider, **extra: Any) -> str:

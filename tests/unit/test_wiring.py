@@ -18,6 +18,7 @@ GIVEN: dict[str, tuple[dict[str, Any], Any]] = {
     "allow_private_hosts": ({"allow_private_hosts": True}, True),
     "ses_region": ({"ses_region": "ap-south-1"}, "ap-south-1"),
     "ses_endpoint_url": ({"ses_endpoint_url": "http://127.0.0.1:4566"}, "http://127.0.0.1:4566"),
+    "ses_configuration_set": ({"ses_configuration_set": "feedback"}, "feedback"),
     "google_client_id": ({"google_client_id": "gid"}, "gid"),
     "google_client_secret": ({"google_client_secret": "gsecret"}, "gsecret"),
     "google_auth_uri": ({"google_auth_uri": "https://g.test/auth"}, "https://g.test/auth"),

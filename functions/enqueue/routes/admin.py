@@ -5,7 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sendrail.domain.email_str import EmailStr
 from sendrail.services import auth
 from sendrail.services.auth import ADMIN
 from sendrail.storage.codec import decode_cursor

@@ -6,8 +6,7 @@ from typing import Literal
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field
-from sendrail.providers.dns_lookup import DnsLookup
-from sendrail.services import mailboxes, sender_auth
+from sendrail.services import mailboxes
 from sendrail.services.auth import READ
 
 from functions.enqueue.auth import tenant
@@ -121,6 +120,10 @@ class Authentication(BaseModel):
     tags=["mailboxes"],
 )
 def authentication(mailbox_id: str) -> Authentication:
+    # The DNS client and the record parsers load with the first check, not at cold start.
+    from sendrail.providers.dns_lookup import DnsLookup  # noqa: PLC0415
+    from sendrail.services import sender_auth  # noqa: PLC0415
+
     _, tenant_id = tenant(router, READ)
     mailbox, _ = mailboxes.get(deps(), tenant_id, mailbox_id)
     config = dns_config()

@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sendrail.clock import to_rfc3339
+from sendrail.domain.email_str import EmailStr
 from sendrail.domain.models import Role, User
 from sendrail.services import users
 from sendrail.services.auth import OWNER, READ

@@ -25,6 +25,9 @@ class CommonSettings(BaseSettings):
     # SENDRAIL_ALLOW_PRIVATE_HOSTS: let mailboxes and fetched URLs reach loopback, private
     # and link-local hosts (the local stack's sink). Never on in AWS.
     allow_private_hosts: bool = False
+    # The KMS key that seals mailbox credentials and tokens; empty for a function that
+    # never opens them (tracking). The functions that do require it in their own model.
+    kms_key_id: str = ""
 
     @field_validator("tables")
     @classmethod

@@ -1,8 +1,11 @@
-"""Building the adapters from a function's settings, once per cold start."""
+"""Building the adapters from a function's settings, once per cold start: every function
+holds one :class:`Wiring` (``functions/<name>/wiring.py``)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
@@ -32,11 +35,11 @@ def secret_value(arn: str) -> str:
     return value if isinstance(value, str) else bytes(value).decode()
 
 
-def build_deps(settings: CommonSettings, kms_key_id: str) -> Deps:
+def build_deps(settings: CommonSettings) -> Deps:
     tables.bind(settings.table_names(), settings.region)
     return Deps(
         queues=SqsQueues(settings.queues, settings.region),
-        secrets=SecretBox(kms_key_id, settings.region),
+        secrets=SecretBox(settings.kms_key_id, settings.region),
         signing_key=signing_key(settings),
         public_base_url=settings.public_base_url,
     )
@@ -72,6 +75,60 @@ def provider_config(settings: ProviderSettings) -> ProviderConfig:
         http_timeout=settings.http_timeout,
         ca_bundle=settings.ca_bundle,
     )
+
+
+S = TypeVar("S", bound=CommonSettings)
+P = TypeVar("P", bound=ProviderSettings)
+T = TypeVar("T")
+
+
+class Wiring(Generic[S]):
+    """A function's settings (validated from the environment on first use), its adapters
+    and provider configuration, built once and kept for the container's life. Nothing is
+    built at import time, so tests and the local stack set the environment first and call
+    :meth:`reset` to make the next call read it again.
+
+    ``prepare`` runs once on the freshly built adapters (enqueue installs the platform
+    admin key there); :meth:`cached` adds a function's own built-once values, forgotten by
+    :meth:`reset` with the rest."""
+
+    def __init__(
+        self,
+        settings_type: type[S],
+        *,
+        prepare: Callable[[S, Deps], None] | None = None,
+    ) -> None:
+        self.settings_type = settings_type
+        self._prepare = prepare
+        self._clears: list[Callable[[], None]] = []
+        self.settings = self.cached(lambda: settings_type())  # from the environment
+        self.deps = self.cached(self._build_deps)
+        self._providers: ProviderConfig | None = None
+
+    def cached(self, build: Callable[[], T]) -> Callable[[], T]:
+        """``build``, called once until :meth:`reset` (usable as a decorator)."""
+        once = cache(build)
+        self._clears.append(once.cache_clear)
+        return once
+
+    def providers(self: Wiring[P]) -> ProviderConfig:
+        """Provider endpoints and OAuth clients (functions whose settings have them)."""
+        if self._providers is None:
+            self._providers = provider_config(self.settings())
+        return self._providers
+
+    def reset(self) -> None:
+        """Forget everything built (tests and the local stack use this)."""
+        for clear in self._clears:
+            clear()
+        self._providers = None
+
+    def _build_deps(self) -> Deps:
+        settings = self.settings()
+        built = build_deps(settings)
+        if self._prepare is not None:
+            self._prepare(settings, built)
+        return built
 
 
 def _revealed(secret: SecretStr | None) -> str | None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sendrail.domain.email_str import EmailStr
 from sendrail.domain.headers import check_name, check_value
 from sendrail.domain.models import (
     Campaign,

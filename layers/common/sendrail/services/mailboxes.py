@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from sendrail.domain import hosts
 from sendrail.domain.addresses import InvalidAddress, normalize
+from sendrail.domain.email_str import EmailStr
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     MAX_CONNECTIONS,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sendrail.domain import recipient_data
 from sendrail.domain.addresses import InvalidAddress, normalize
+from sendrail.domain.email_str import EmailStr
 from sendrail.domain.headers import check_value
 from sendrail.domain.models import (
     Campaign,

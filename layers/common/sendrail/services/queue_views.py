@@ -18,7 +18,7 @@ from sendrail.domain.models import (
 from sendrail.domain.provider_limits import effective
 from sendrail.domain.windows import all_open, next_open_all
 from sendrail.errors import NotFound
-from sendrail.services import capacity, counters, provider_quotas, sender_auth, warmup_plans
+from sendrail.services import capacity, counters, provider_quotas, warmup_plans
 from sendrail.services.deps import Deps
 from sendrail.storage import stats
 from sendrail.storage.queues import BANDS
@@ -71,6 +71,8 @@ def servers(
     ]
     states = deps.limits.read(capacity.mailbox_subject(m.id) for m in mailboxes)
     ses = provider_quotas.ses_account_of(mailboxes, ses_account)
+    from sendrail.services import sender_auth  # noqa: PLC0415 - its parsers load on first use
+
     checked = sender_auth.flags(deps, tenant_id)  # the cache only: never DNS here
     out = []
     for m in mailboxes:

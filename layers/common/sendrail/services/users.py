@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from functools import cache
+from typing import TYPE_CHECKING
 
 from sendrail.domain.addresses import normalize
 from sendrail.domain.models import Role, User
@@ -29,14 +28,32 @@ from sendrail.services import sessions
 from sendrail.services.auth import Principal
 from sendrail.services.deps import Deps
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 MAX_FAILURES = 5  # per address and client in a window
 MAX_CLIENT_FAILURES = 20  # per client in a window, whatever the addresses
 WINDOW = timedelta(minutes=15)
 INVITE_TTL = timedelta(hours=72)
 _INVITE = "invite"
-_hasher = PasswordHasher()  # Argon2id, memory-hard (64 MiB, t=3 by default)
-# Verified against when the user does not exist, so timing does not reveal who exists.
-_DUMMY = _hasher.hash("not a real password, only for constant-time misses")
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """Argon2id, memory-hard (64 MiB, t=3 by default); argon2 loads on the first password
+    (most of enqueue's cold starts use API keys, never a password)."""
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    return PasswordHasher()
+
+
+# Verified against when the user does not exist, so timing does not reveal who exists: a
+# stored hash with the hasher's parameters (tests/unit check they still match), not one
+# computed at import, which would cost every cold start of enqueue an Argon2 hash.
+_DUMMY = (
+    "$argon2id$v=19$m=65536,t=3,p=4$FeOsQ+S4yuddS/hlktXfWA$"
+    "tEawoJz/zI5TVZ1J40fZ/z9+GgKcHAgFfFm4VGucdoU"
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,7 @@ def create(deps: Deps, tenant_id: str, email: str, password: str | None, role: R
         email=normalize(email),
         tenant_id=tenant_id,
         role=role,
-        password_hash=_hasher.hash(password) if password is not None else None,
+        password_hash=_hasher().hash(password) if password is not None else None,
         created_at=now,
         invite_nonce=None if password is not None else new_secret(16),
     )
@@ -95,7 +112,7 @@ def accept_invite(deps: Deps, token: str, password: str) -> tuple[str, int]:
     ):
         raise BadRequest("the invitation link was used already or is no longer valid")
     updated = user.model_copy(
-        update={"password_hash": _hasher.hash(password), "invite_nonce": None}
+        update={"password_hash": _hasher().hash(password), "invite_nonce": None}
     )
     deps.tenancy.save_user(updated)
     return sessions.issue(deps, updated)
@@ -163,14 +180,20 @@ def change_password(
     if not _matches(user, current):
         _failed(deps, pair, whole_client)
         raise Forbidden("the current password is wrong")
-    deps.tenancy.save_user(user.model_copy(update={"password_hash": _hasher.hash(new)}))
+    deps.tenancy.save_user(user.model_copy(update={"password_hash": _hasher().hash(new)}))
     sessions.end_all(deps, user.id, keep=principal.session_id)
 
 
 def _matches(user: User | None, password: str) -> bool:
     stored = user.password_hash if user is not None else None
+    from argon2.exceptions import (  # noqa: PLC0415
+        InvalidHashError,
+        VerificationError,
+        VerifyMismatchError,
+    )
+
     try:
-        _hasher.verify(stored or _DUMMY, password)
+        _hasher().verify(stored or _DUMMY, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return stored is not None

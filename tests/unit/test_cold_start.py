@@ -1,0 +1,70 @@
+"""Enqueue's cold start: what its routes use on first use only is not imported with the
+handler, and the collector waits for the imports and resumes after them."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+
+from sendrail.cold_start import importing
+
+# Hashing a password, validating an address, checking a domain's DNS, rendering or checking
+# content, the OpenAPI document's models: loaded by the requests that need them.
+ENQUEUE_LAZY = (
+    "argon2",
+    "email_validator",
+    "dns",
+    "sendrail.domain.sender_auth",
+    "sendrail.providers.dns_lookup",
+    "jinja2",
+    "nh3",
+    "html2text",
+    "imapclient",
+    "aws_lambda_powertools.event_handler.openapi.models",
+)
+
+IMPORT_ENQUEUE = f"""
+import gc, json, sys
+import functions.enqueue.handler
+print(json.dumps({{
+    "loaded": sorted(m for m in {ENQUEUE_LAZY!r} if m in sys.modules),
+    "collecting": gc.isenabled(),
+    "frozen": gc.get_freeze_count(),
+}}))
+"""
+
+
+def test_given_enqueue_s_handler_imported_then_first_use_helpers_are_not_loaded():
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_ENQUEUE], capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == []
+    # ... and the collector is on again, the import's objects out of its way.
+    assert result["collecting"] is True
+    assert result["frozen"] > 10_000
+
+
+def test_given_imports_then_nothing_is_collected_during_them_and_collection_resumes():
+    assert gc.isenabled()
+    try:
+        with importing():
+            assert not gc.isenabled()
+            built = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(built)
+    finally:
+        gc.unfreeze()
+
+
+def test_given_the_collector_off_already_then_it_stays_off():
+    gc.disable()
+    try:
+        with importing():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
