@@ -12,7 +12,7 @@ from sendrail.providers.dns_lookup import DnsConfig, DnsLookup
 from tests.fakes.dns_server import DnsServer
 
 
-def test_given_a_frozen_wall_clock_and_a_silent_server_then_the_lookup_times_out():
+def test_given_a_frozen_wall_clock_and_a_silent_server_then_the_lookup_times_out() -> None:
     server = DnsServer(['ok.test. 300 IN TXT "v=spf1 -all"'], silent=["slow.test"]).start()
     answers: list[Answer] = []
     try:

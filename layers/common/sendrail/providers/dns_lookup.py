@@ -104,7 +104,7 @@ def _monotonic_resolver() -> Any:
             lifetime = self.lifetime if lifetime is None else lifetime
             duration = time.monotonic() - self._started
             if duration >= lifetime:
-                raise dns.resolver.LifetimeTimeout(timeout=duration, errors=errors or [])
+                raise dns.resolver.LifetimeTimeout(timeout=duration, errors=errors or [])  # type: ignore[no-untyped-call]
             return min(lifetime - duration, self.timeout)
 
     return MonotonicResolver
