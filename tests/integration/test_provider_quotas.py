@@ -266,3 +266,31 @@ def test_given_an_ses_account_at_its_quota_then_feeding_feeds_none_of_its_mailbo
         assert feeding.budget(deps, running, quota, "us-east-1") == 0
         # While another region's account (not at its quota) leaves both mailboxes room
         assert feeding.budget(deps, running, quota, "eu-west-1") > 0
+
+
+def test_given_an_ses_account_near_its_quota_then_proofs_through_it_are_refused(
+    api: Api, tenant, deps
+):
+    ses._DAILY.clear()
+    ses._RATES.clear()
+    with time_machine.travel("2026-11-23T08:00:00Z", tick=False):
+        # Given an SES account that has sent 199 of its 200 today, over its mailboxes
+        (mailbox,) = _ses_mailboxes(api, "news@corp.example")
+        now = datetime.now(UTC)
+        seeded = LimitState(buckets={"day": ("2026-11-23", 199)})
+        assert deps.limits.write(ses_account_subject("us-east-1"), seeded, 0, now) is not None
+        cid = campaign(api, ["r0@x.example"])
+        # When two proofs are asked through it
+        reply = api.post(
+            f"/api/campaigns/{cid}/test",
+            {"to": ["me@acme.example", "you@acme.example"], "mailbox_id": mailbox},
+        )
+        # Then none is sent: the account's shared quota has room for one only
+        assert reply.status == 409, reply.raw
+        assert reply.body["error"]["code"] == "limit_reached"
+        one = api.post(
+            f"/api/campaigns/{cid}/test", {"to": ["me@acme.example"], "mailbox_id": mailbox}
+        )
+        assert one.status == 202, one.raw
+    ses._DAILY.clear()
+    ses._RATES.clear()

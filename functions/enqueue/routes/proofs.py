@@ -14,7 +14,7 @@ from sendrail.services.dispatch import ProviderSenders
 
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import ErrorResponse, respond
-from functions.enqueue.wiring import deps, providers
+from functions.enqueue.wiring import deps, providers, ses_account
 
 router = APIGatewayRouter()
 
@@ -144,6 +144,8 @@ def send_test(campaign_id: str, body: ProofRequest) -> Response[ProofResult]:
         mailbox_id=body.mailbox_id,
         email=body.email,
         data=body.data,
+        ses_account=ses_account,
+        ses_region=providers().ses_region,
     )
     return respond(
         202,

@@ -52,6 +52,7 @@ from sendrail.services.dispatch.reservation import (
 )
 from sendrail.services.dispatch.work import Units
 from sendrail.services.personalise import personaliser
+from sendrail.services.provider_quotas import SesAccount, SesAccountQuota
 from sendrail.storage import stats
 
 PLACEHOLDER_EMAIL = "recipient@example.com"  # whom ad-hoc data (or an empty campaign) is for
@@ -210,6 +211,8 @@ def send_proofs(
     mailbox_id: str | None = None,
     email: str | None = None,
     data: Mapping[str, Any] | None = None,
+    ses_account: SesAccountQuota | None = None,
+    ses_region: str = "",
 ) -> Proofs:
     """Send the campaign's message, rendered for the recipient :func:`recipient_for`
     chooses and subject prefixed with :data:`TEST_PREFIX`, to each address of ``to`` now.
@@ -245,7 +248,8 @@ def send_proofs(
     messages = [
         _proof(message_for(deps, campaign, _as(recipient, a), mailbox), a) for a in addresses
     ]
-    units = _reserve(deps, campaign, mailbox, addresses)
+    ses = ses_account() if ses_account and mailbox.provider is Provider.SES else None
+    units = _reserve(deps, campaign, mailbox, addresses, ses, ses_region)
     taken_at = deps.clock.now()
     sent = tried = 0
     sender: Sender | None = None
@@ -288,7 +292,12 @@ def _proof(message: OutgoingMessage, address: str) -> OutgoingMessage:
 
 
 def _reserve(
-    deps: Deps, campaign: Campaign, mailbox: Mailbox, addresses: list[str]
+    deps: Deps,
+    campaign: Campaign,
+    mailbox: Mailbox,
+    addresses: list[str],
+    ses: SesAccount | None = None,
+    ses_region: str = "",
 ) -> list[tuple[Units, ...]]:
     """Reserve one unit per proof on every subject a campaign send from ``mailbox`` to
     that address takes, all or none (dispatch's reservation steps); the units of each
@@ -299,7 +308,9 @@ def _reserve(
         deps.settings.throttles(campaign.tenant_id),
     )
     rules: dict[str, Rules] = {}
-    option = mailbox_option(mailbox, policy, deps.stats, deps.clock.now(), rules)
+    option = mailbox_option(
+        mailbox, policy, deps.stats, deps.clock.now(), rules, None, ses, ses_region
+    )
     demands = [
         Demand(f"proof#{a}", (option,), shared_subjects(policy, a, rules)) for a in addresses
     ]
