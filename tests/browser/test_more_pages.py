@@ -162,6 +162,7 @@ def test_given_the_users_page_then_an_owner_invites_changes_a_role_and_removes(
     link = page.get_by_role("region", name="The invitation").get_by_label("Invitation link")
     url = link.input_value()
     assert "/api/auth/invite?token=" in url
+    expect(form.get_by_label("Role")).to_have_value("sender")  # reset to sender, never owner
     row = users.get_by_role("row").filter(has_text="new.person@acme.example")
     expect(row).to_contain_text("invited")
     expect(row.get_by_label("Role of new.person@acme.example")).to_have_value("viewer")

@@ -6,8 +6,16 @@ const ROLES = [
   ["viewer", "viewer: read only"],
 ];
 
-function roleSelect(ui, attrs, current) {
-  return ui.h("select", attrs, ROLES.map(([value, label]) => ui.h("option", { value, selected: value === current }, label)));
+// `long`: the roles explained (the invite form); the table's selects say just the role.
+// defaultSelected, so that a form reset comes back to `current`, never to "owner".
+function roleSelect(ui, attrs, current, long) {
+  return ui.h(
+    "select",
+    attrs,
+    ROLES.map(([value, label]) =>
+      ui.h("option", { value, defaultSelected: value === current, selected: value === current }, long ? label : value),
+    ),
+  );
 }
 
 export default {
@@ -25,7 +33,7 @@ export default {
     const shownOnce = ui.h("div", { "aria-live": "polite" });
     const list = ui.h("section", { "aria-label": "Users" });
     const email = ui.h("input", { type: "email", name: "invite_email", required: true, autocomplete: "off" });
-    const role = roleSelect(ui, { name: "invite_role" }, "sender");
+    const role = roleSelect(ui, { name: "invite_role" }, "sender", true);
     const submit = ui.h("button", { type: "submit" }, "Invite");
     const form = ui.h(
       "form",
@@ -73,7 +81,7 @@ export default {
     }
 
     function roleCell(u) {
-      const select = roleSelect(ui, { name: "user_role", "aria-label": `Role of ${u.email}` }, u.role);
+      const select = roleSelect(ui, { name: "user_role", "aria-label": `Role of ${u.email}` }, u.role, false);
       select.addEventListener("change", () =>
         ui.busy(select, box, async () => {
           try {
