@@ -82,7 +82,7 @@ def imap_port(stack: Stack) -> int:
 
 
 def test_given_replies_in_the_inbox_then_the_replies_page_lists_them_as_text_and_pages(
-    page_as, browser_stack, stack_http, shot
+    page_as, browser_stack, stack_http, shot, screenshots
 ):
     sender = "answers@replies-shop.example"
     body = smtp_mailbox(browser_stack.smtp_port, email=sender, daily_limit=0)
@@ -142,7 +142,7 @@ def test_given_replies_in_the_inbox_then_the_replies_page_lists_them_as_text_and
     phone = page_as("viewer", PHONE)
     open_page(phone, stack_http, "replies")
     expect(phone.get_by_role("table", name="Replies, page 1")).to_be_visible()
-    shot(phone, "more-replies-phone")
+    phone.screenshot(path=str(screenshots / "more-replies-phone.png"))  # the first screenful
     no_sideways_scroll(phone)
 
 
