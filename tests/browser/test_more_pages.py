@@ -92,7 +92,7 @@ def test_given_replies_in_the_inbox_then_the_replies_page_lists_them_as_text_and
     status, campaign, _ = stack_http.post(
         "/api/campaigns",
         {
-            "name": "answers",
+            "name": "answers <i>q4</i>",
             "subject": "Hi <b>there</b>",
             "html": "<p>Hi</p>",
             "mailbox_ids": [mailbox["id"]],
@@ -123,6 +123,7 @@ def test_given_replies_in_the_inbox_then_the_replies_page_lists_them_as_text_and
     expect(first).to_contain_text("2026-")  # received time
     link = first.get_by_role("link").first
     expect(link).to_have_attribute("href", f"#/campaigns/{campaign['id']}")
+    expect(link).to_have_text("answers <i>q4</i>")  # the campaign's name, as text
     seen = set(first.locator("tbody td:first-child").all_inner_texts())
     shot(page, "more-replies")
 
@@ -137,7 +138,7 @@ def test_given_replies_in_the_inbox_then_the_replies_page_lists_them_as_text_and
 
     link = page.get_by_role("link", name=re.compile("Campaign of the reply")).first
     link.click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("answers")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("answers <i>q4</i>")
 
     phone = page_as("viewer", PHONE)
     open_page(phone, stack_http, "replies")

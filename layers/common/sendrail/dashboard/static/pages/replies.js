@@ -26,15 +26,31 @@ export default {
       { label: "Classification", value: (r) => ui.badge(r.kind) },
       {
         label: "Campaign",
-        value: (r) => ui.h("a", { href: `#/campaigns/${encodeURIComponent(r.campaign_id)}`, "aria-label": `Campaign of the reply from ${r.email}` }, "Open campaign"),
+        value: (r) =>
+          ui.h("a", { href: `#/campaigns/${encodeURIComponent(r.campaign_id)}`, "aria-label": `Campaign of the reply from ${r.email}` },
+            names.get(r.campaign_id) || "Open campaign"),
       },
       { label: "Received", value: (r) => ui.fmtTime(r.received_at) },
     ];
+
+    // Campaign names for the links, one GET per campaign not seen yet (a page names few).
+    const names = new Map();
+    async function nameCampaigns(items) {
+      const unknown = [...new Set(items.map((r) => r.campaign_id))].filter((id) => !names.has(id));
+      await Promise.all(unknown.map(async (id) => {
+        try {
+          names.set(id, (await api("GET", `/api/campaigns/${encodeURIComponent(id)}`)).name);
+        } catch (error) {
+          names.set(id, null); // deleted or unreadable: the link still opens it
+        }
+      }));
+    }
 
     let number = 1;
     async function load(cursor) {
       const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
       const page = await api("GET", `/api/replies?limit=50${query}`);
+      await nameCampaigns(page.items);
       list.replaceChildren(ui.table(columns, page.items, `Replies, page ${number}`));
       const controls = [];
       if (cursor) {
