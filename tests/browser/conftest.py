@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import smtp_mailbox
 from tests.e2e.conftest import Http, Stack, start_stack, stop_stack
+from tests.fakes.dns_server import DnsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -35,13 +36,25 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # Every module of tests/browser: ``pytestmark = MARKS`` (one worker, one stack, one browser).
 MARKS = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+# The stack's DNS: a server on 127.0.0.1 that answers (unknown names NXDOMAIN). Nothing
+# answering at all would hang the check under the virtual clock (dnspython's lifetime reads
+# time.time(), which the clock freezes), so the mailbox page's panel has real answers.
+AUTH_DOMAIN = "auth-shop.example"
+DNS_ZONE = [
+    f'{AUTH_DOMAIN}. 300 IN TXT "v=spf1 include:_spf.google.com ~all"',
+    f'_dmarc.{AUTH_DOMAIN}. 300 IN TXT "v=DMARC1; p=none"',
+    f"{AUTH_DOMAIN}. 300 IN MX 10 mx.{AUTH_DOMAIN}.",
+]
 
 
 @pytest.fixture(scope="session")
 def browser_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Given the local stack with a virtual clock, an SMTP mailbox on its sink, and an
     owner, a sender and a viewer who sign in with a password."""
-    running = start_stack(tmp_path_factory.mktemp("browser-stack"))
+    dns = DnsServer(DNS_ZONE).start()
+    running = start_stack(
+        tmp_path_factory.mktemp("browser-stack"), extra_env={"SENDRAIL_DNS_PORT": str(dns.port)}
+    )
     try:
         http = running.http
         for role, email in EMAILS.items():
@@ -52,6 +65,7 @@ def browser_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         stop_stack(running)
+        dns.stop()
 
 
 @pytest.fixture(scope="session")

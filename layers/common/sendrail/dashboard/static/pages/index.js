@@ -8,5 +8,7 @@ import queue from "./queue.js";
 import suppressions from "./suppressions.js";
 import settings from "./settings.js";
 import keys from "./keys.js";
+import replies from "./replies.js";
+import users from "./users.js";
 
-export default [campaigns, campaignNew, campaignEdit, campaign, mailboxes, queue, suppressions, settings, keys, login];
+export default [campaigns, campaignNew, campaignEdit, campaign, mailboxes, queue, suppressions, replies, settings, keys, users, login];

@@ -1,6 +1,8 @@
 // Mailboxes: status, today's capacity as bars, warm-up, pause/resume, verify, add SMTP/SES,
 // and "connect Gmail/Outlook" through the provider's consent page and back here.
+// "Authentication" (#/mailboxes?auth=<id>) opens the SPF/DKIM/DMARC panel of one mailbox.
 // Every value goes into the page as text (ui.h), never as HTML.
+import { alignedBadge, authPanel } from "../sender_auth.js";
 
 const RETURN_TO = "/app/#/mailboxes"; // the callback sends the browser back here (same origin)
 const PENDING = "sendrail.connecting"; // sessionStorage: the mailbox whose consent is under way
@@ -256,7 +258,8 @@ export default {
     };
     const list = ui.h("section", { "aria-label": "Your mailboxes" });
     const editing = ui.h("div", {});
-    root.append(ui.h("h1", {}, "Mailboxes"), box, list, editing);
+    const authBox = ui.h("div", {});
+    root.append(ui.h("h1", {}, "Mailboxes"), box, authBox, list, editing);
 
     function edit(m) {
       const close = () => editing.replaceChildren();
@@ -346,6 +349,16 @@ export default {
               r.m.verify_error ? ui.h("div", { class: "hint" }, `check: ${r.m.verify_error}`) : null,
             ),
         },
+        {
+          label: "Sender authentication",
+          value: (r) =>
+            ui.h(
+              "div",
+              { class: "row" },
+              alignedBadge(ui, r.server && r.server.authentication),
+              ui.h("a", { href: `#/mailboxes?auth=${encodeURIComponent(r.m.id)}`, "aria-label": `Authentication of ${r.m.email}` }, "Authentication"),
+            ),
+        },
         { label: "Used today", value: (r) => capacity(ui, r.server) },
         { label: "Warm-up", value: (r) => r.warm },
         { label: "Health", value: (r) => r.health },
@@ -358,6 +371,21 @@ export default {
     }
 
     const shown = await load();
+    const authId = new URLSearchParams(location.hash.split("?")[1] || "").get("auth");
+    const checked = authId && shown.find((x) => x.id === authId);
+    if (checked) {
+      authBox.replaceChildren(ui.h("p", { class: "muted", role: "status" }, `Reading the DNS of ${checked.email}…`));
+      try {
+        const panel = await authPanel(ui, api, checked, "#/mailboxes");
+        authBox.replaceChildren(panel);
+        await load(); // the row's DMARC badge now has this check
+        panel.querySelector("h2").tabIndex = -1;
+        panel.querySelector("h2").focus();
+      } catch (error) {
+        if (error.status === 401) throw error;
+        authBox.replaceChildren(ui.h("p", { class: "notice error", role: "alert" }, ui.errorText(error)));
+      }
+    }
     const pending = sessionStorage.getItem(PENDING);
     if (pending) {
       // Back from the provider's consent page.
