@@ -32,6 +32,7 @@ sys.path[:0] = [
 from sendrail.clock import SystemClock  # noqa: E402
 from sendrail.domain import tracking as tokens  # noqa: E402
 from sendrail.domain.tracking import Target  # noqa: E402
+from sendrail.providers.base import ProviderConfig  # noqa: E402
 from sendrail.services import campaigns, mailboxes, recipients, tracking  # noqa: E402
 from sendrail.services.campaigns import CampaignCreate  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
@@ -162,6 +163,7 @@ def main() -> None:
                         hourly_limit=5_000,
                         smtp={"host": "127.0.0.1", "port": sink.port, "security": "none"},
                     ),
+                    allow_private_hosts=True,
                 )
             campaign = campaigns.create(
                 deps,
@@ -183,7 +185,10 @@ def main() -> None:
             sent_phase = measured(
                 lambda: (
                     campaigns.start(deps, tenant, campaign.id),
-                    Dispatcher(deps, DispatchOptions()).run(lambda: 600.0),
+                    Dispatcher(
+                        deps,
+                        DispatchOptions(provider_config=ProviderConfig(allow_private_hosts=True)),
+                    ).run(lambda: 600.0),
                 )
             )
             dispatch_wall = time.perf_counter() - started
