@@ -85,7 +85,7 @@ def trim_unused(site: Path) -> None:
         for doc in documents.iterdir():
             if doc.name != "gmail.v1.json":
                 doc.unlink()
-    # dnspython stays: the sender authentication check reads SPF, DKIM and DMARC with it.
+    trim_dnspython(site / "dns")
     shutil.rmtree(site / "bin", ignore_errors=True)
     swagger = site / "aws_lambda_powertools" / "event_handler" / "openapi" / "swagger_ui"
     for path in (*swagger.glob("*.js"), *swagger.glob("*.css")):
@@ -93,6 +93,42 @@ def trim_unused(site: Path) -> None:
     for pattern in ("*.pyi", "*.c", "*.h", "*.pyx", "*.proto"):
         for path in site.rglob(pattern):
             path.unlink()
+
+
+# dnspython: the sender authentication check reads TXT, MX, CNAME and addresses through its
+# stub resolver. Record types it never asks for are parsed as generic records when a reply
+# carries them (dnspython falls back when a type's module is absent); DNSSEC, zones and the
+# Windows and Trio backends are never imported.
+DNS_RDTYPES_KEPT = {
+    "ANY": {"CNAME", "DNAME", "MX", "NS", "OPT", "PTR", "SOA", "SPF", "TSIG", "TXT"},
+    "IN": {"A", "AAAA", "HTTPS", "SVCB"},
+    "CH": set(),
+}
+DNS_MODULES_DROPPED = (
+    "dnssecalgs",
+    "dnssec.py",
+    "dnssectypes.py",
+    "zone.py",
+    "zonefile.py",
+    "zonetypes.py",
+    "btree.py",
+    "btreezone.py",
+    "versioned.py",
+    "win32util.py",
+    "_trio_backend.py",
+)
+
+
+def trim_dnspython(package: Path) -> None:
+    if not package.is_dir():
+        return
+    for name in DNS_MODULES_DROPPED:
+        path = package / name
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    for rdclass, kept in DNS_RDTYPES_KEPT.items():
+        for module in (package / "rdtypes" / rdclass).glob("*.py"):
+            if module.stem != "__init__" and module.stem not in kept:
+                module.unlink()
 
 
 def build_layer(out: Path, *, with_dependencies: bool, platform: str) -> None:
