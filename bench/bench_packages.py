@@ -56,6 +56,9 @@ import flufl.bounce, google.oauth2.credentials, google_auth_httplib2, html2text,
 assert normalize("Ann@Example.COM") == "ann@example.com"
 assert render("Hi {{ name }}", {"name": "Ann"}) == "Hi Ann"
 build("gmail", "v1", static_discovery=True, developerKey="unused").users().messages()
+import dns.resolver, sendrail.domain.sender_auth
+from functions.enqueue.app import openapi_json  # every request model's schema, built
+assert '"/api/campaigns"' in openapi_json()
 print("ok")
 """
 LAZY = ("googleapiclient", "msal", "httplib2", "smtplib", "requests", "jinja2", "email_validator")

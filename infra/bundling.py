@@ -86,6 +86,9 @@ def trim_unused(site: Path) -> None:
             if doc.name != "gmail.v1.json":
                 doc.unlink()
     trim_dnspython(site / "dns")
+    # pydantic's v1 compatibility package: our models, Powertools' and pydantic-settings'
+    # are v2; only code that imports ``pydantic.v1`` reads it.
+    shutil.rmtree(site / "pydantic" / "v1", ignore_errors=True)
     shutil.rmtree(site / "bin", ignore_errors=True)
     swagger = site / "aws_lambda_powertools" / "event_handler" / "openapi" / "swagger_ui"
     for path in (*swagger.glob("*.js"), *swagger.glob("*.css")):

@@ -21,6 +21,8 @@ KEPT = [
     "msal-1.39.0.dist-info/METADATA",
     # the sender authentication check (GET /api/mailboxes/{id}/authentication) reads DNS
     "dns/resolver.py",
+    "dns/rdtypes/ANY/TXT.py",
+    "pydantic/main.py",
     "dnspython-2.9.2.dist-info/METADATA",
 ]
 DROPPED = [
@@ -32,6 +34,9 @@ DROPPED = [
     "pydantic_core/_pydantic_core.pyi",
     "markupsafe/_speedups.c",
     "google/api/annotations.proto",
+    "pydantic/v1/main.py",
+    "dns/dnssec.py",
+    "dns/rdtypes/ANY/RRSIG.py",
 ]
 
 
