@@ -94,6 +94,35 @@ export function pager(nextCursor, onNext) {
   return h("button", { type: "button", class: "secondary", onclick: () => onNext(nextCursor) }, "Next page");
 }
 
+// A status line for a page: [the element, say(message, kind) replacing what it shows].
+export function status() {
+  const box = h("div", { "aria-live": "polite" });
+  return [box, (message, kind) => {
+    box.replaceChildren();
+    notice(box, message, kind);
+  }];
+}
+
+// A secret shown once (a new key, an invitation link): selected, with Copy and Done.
+export function revealOnce(target, { region, label, name, secret, message }) {
+  const value = h("input", { type: "text", readOnly: true, value: secret, name, size: 48 });
+  const copy = button("Copy", () => {
+    value.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(secret).catch(() => {});
+  }, "secondary");
+  target.replaceChildren(
+    h(
+      "div",
+      { class: "card", role: "region", "aria-label": region },
+      h("p", {}, ...message),
+      field(label, value),
+      h("div", { class: "row" }, copy, button("Done", () => target.replaceChildren(), "secondary")),
+    ),
+  );
+  value.focus();
+  value.select();
+}
+
 export function button(label, onclick, kind) {
   return h("button", { type: "button", class: kind || "", onclick }, label);
 }

@@ -7,11 +7,7 @@ export default {
   roles: ["owner"],
   async render(root, ctx) {
     const { ui, api } = ctx;
-    const box = ui.h("div", { "aria-live": "polite" });
-    const say = (message, kind) => {
-      box.replaceChildren();
-      ui.notice(box, message, kind);
-    };
+    const [box, say] = ui.status();
     const shownOnce = ui.h("div", { "aria-live": "polite" });
     const list = ui.h("section", { "aria-label": "API keys" });
     const name = ui.h("input", { type: "text", name: "key_name", required: true, maxLength: 200, autocomplete: "off" });
@@ -45,22 +41,13 @@ export default {
     root.append(ui.h("h1", {}, "API keys"), box, form, shownOnce, list);
 
     function reveal(created) {
-      const value = ui.h("input", { type: "text", readOnly: true, value: created.key, name: "new_key", size: 48 });
-      const copy = ui.button("Copy", () => {
-        value.select();
-        if (navigator.clipboard) navigator.clipboard.writeText(created.key).catch(() => {});
-      }, "secondary");
-      shownOnce.replaceChildren(
-        ui.h(
-          "div",
-          { class: "card", role: "region", "aria-label": "The new key" },
-          ui.h("p", {}, ui.h("strong", {}, `Key “${created.name}” (${created.role}) created.`), " Copy it now: it is not shown again."),
-          ui.field("Key", value),
-          ui.h("div", { class: "row" }, copy, ui.button("Done", () => shownOnce.replaceChildren(), "secondary")),
-        ),
-      );
-      value.focus();
-      value.select();
+      ui.revealOnce(shownOnce, {
+        region: "The new key",
+        label: "Key",
+        name: "new_key",
+        secret: created.key,
+        message: [ui.h("strong", {}, `Key “${created.name}” (${created.role}) created.`), " Copy it now: it is not shown again."],
+      });
     }
 
     const columns = [

@@ -18,11 +18,7 @@ export default {
   roles: ["owner", "sender", "viewer"],
   async render(root, ctx) {
     const { ui, api } = ctx;
-    const box = ui.h("div", { "aria-live": "polite" });
-    const say = (message, kind) => {
-      box.replaceChildren();
-      ui.notice(box, message, kind);
-    };
+    const [box, say] = ui.status();
     const summary = ui.h("section", { class: "card", "aria-label": "Queue status" });
     const servers = ui.h("section", { class: "section", "aria-label": "Servers" });
     const priorities = ui.h("section", { class: "section", "aria-label": "By priority" });

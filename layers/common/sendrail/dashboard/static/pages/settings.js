@@ -18,11 +18,7 @@ export default {
     const { ui, api } = ctx;
     const canWrite = ctx.can("owner", "sender");
     const off = !canWrite;
-    const box = ui.h("div", { "aria-live": "polite" });
-    const say = (message, kind) => {
-      box.replaceChildren();
-      ui.notice(box, message, kind);
-    };
+    const [box, say] = ui.status();
     root.append(ui.h("h1", {}, "Settings"), box);
     let [sending, apiSettings] = await Promise.all([api("GET", "/api/settings/sending"), api("GET", "/api/settings/api")]);
 

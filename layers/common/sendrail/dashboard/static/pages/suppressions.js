@@ -8,11 +8,7 @@ export default {
   async render(root, ctx) {
     const { ui, api } = ctx;
     const canWrite = ctx.can("owner", "sender");
-    const box = ui.h("div", { "aria-live": "polite" });
-    const say = (message, kind) => {
-      box.replaceChildren();
-      ui.notice(box, message, kind);
-    };
+    const [box, say] = ui.status();
     const list = ui.h("section", { "aria-label": "Suppressed addresses" });
     const more = ui.h("div", { class: "row" });
     root.append(ui.h("h1", {}, "Suppressions"), box);

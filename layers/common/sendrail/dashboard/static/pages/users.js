@@ -25,11 +25,7 @@ export default {
   roles: ["owner"],
   async render(root, ctx) {
     const { ui, api } = ctx;
-    const box = ui.h("div", { "aria-live": "polite" });
-    const say = (message, kind) => {
-      box.replaceChildren();
-      ui.notice(box, message, kind);
-    };
+    const [box, say] = ui.status();
     const shownOnce = ui.h("div", { "aria-live": "polite" });
     const list = ui.h("section", { "aria-label": "Users" });
     const email = ui.h("input", { type: "email", name: "invite_email", required: true, autocomplete: "off" });
@@ -61,23 +57,17 @@ export default {
         say(`${created.email} added as ${created.role}.`, "ok");
         return;
       }
-      const value = ui.h("input", { type: "text", readOnly: true, value: created.invite_url, name: "invite_url", size: 48 });
-      const copy = ui.button("Copy", () => {
-        value.select();
-        if (navigator.clipboard) navigator.clipboard.writeText(created.invite_url).catch(() => {});
-      }, "secondary");
-      shownOnce.replaceChildren(
-        ui.h(
-          "div",
-          { class: "card", role: "region", "aria-label": "The invitation" },
-          ui.h("p", {}, ui.h("strong", {}, `${created.email} invited as ${created.role}.`),
-            ` Send them this link: they set their password with it. It is not shown again${created.invite_expires_at ? ` and works until ${ui.fmtTime(created.invite_expires_at)}` : ""}.`),
-          ui.field("Invitation link", value),
-          ui.h("div", { class: "row" }, copy, ui.button("Done", () => shownOnce.replaceChildren(), "secondary")),
-        ),
-      );
-      value.focus();
-      value.select();
+      const until = created.invite_expires_at ? ` and works until ${ui.fmtTime(created.invite_expires_at)}` : "";
+      ui.revealOnce(shownOnce, {
+        region: "The invitation",
+        label: "Invitation link",
+        name: "invite_url",
+        secret: created.invite_url,
+        message: [
+          ui.h("strong", {}, `${created.email} invited as ${created.role}.`),
+          ` Send them this link: they set their password with it. It is not shown again${until}.`,
+        ],
+      });
     }
 
     function roleCell(u) {
