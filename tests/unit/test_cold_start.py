@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from sendrail.cold_start import importing
+from sendrail.functions_spec import FUNCTIONS
 
 # Hashing a password, validating an address, checking a domain's DNS, rendering or checking
 # content, the OpenAPI document's models: loaded by the requests that need them.
@@ -68,3 +69,20 @@ def test_given_the_collector_off_already_then_it_stays_off():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+# boto3 imports s3transfer and multiprocessing (~25 ms); our adapters use botocore clients.
+NOT_AT_IMPORT = ("boto3", "s3transfer", "multiprocessing")
+
+
+def test_given_any_function_s_handler_imported_then_boto3_is_not_loaded():
+    code = (
+        "import json, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    __import__(f'functions.{name}.handler')\n"
+        f"print(json.dumps(sorted(m for m in {NOT_AT_IMPORT!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *FUNCTIONS], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import boto3
+from sendrail.storage import clients
 
 MAX_VISIBILITY = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
 MAX_DELAY = 900  # SQS's ceiling for DelaySeconds
@@ -108,7 +108,7 @@ class SqsQueues:
 
     @cached_property
     def client(self) -> Any:
-        return self._client or boto3.client("sqs", region_name=self._region)
+        return self._client or clients.client("sqs", self._region)
 
     def url(self, queue: str) -> str:
         try:

@@ -14,10 +14,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-import boto3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sendrail.domain.models import EncryptedBlob
+from sendrail.storage import clients
 
 
 class SecretBox:
@@ -34,7 +34,7 @@ class SecretBox:
         # Created once, under the lock: lanes may open their first secret at the same time.
         with self._lock:
             if self._client is None:
-                self._client = boto3.client("kms", region_name=self._region)
+                self._client = clients.client("kms", self._region)
             return self._client
 
     def seal(self, plaintext: bytes, owner: str) -> EncryptedBlob:

@@ -16,8 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-import boto3
-
+from sendrail.storage import clients
 from sendrail.storage.tables import StatItem
 
 
@@ -60,7 +59,7 @@ def _counters(item: Mapping[str, Any]) -> dict[str, int]:
 class StatsRepo:
     @cached_property
     def _client(self) -> Any:
-        return boto3.client("dynamodb", region_name=StatItem.Meta.region)
+        return clients.client("dynamodb", StatItem.Meta.region)
 
     @property
     def _table(self) -> str:
