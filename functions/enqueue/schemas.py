@@ -24,29 +24,31 @@ from sendrail.services.provider_quotas import SesAccount, effective_limits
 from sendrail.storage.codec import encode_cursor
 from sendrail.storage.imports import ImportJob
 
+from functions.enqueue.api_model import ApiModel
+
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ApiModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApiModel):
     code: str
     message: str
     details: list[Any] = Field(default_factory=list)
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ApiModel):
     error: ErrorBody
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: str
 
 
-class Me(BaseModel):
+class Me(ApiModel):
     tenant_id: str | None
     role: str
     user: str | None = None
@@ -59,7 +61,7 @@ class BrowserMe(Me):
     csrf_token: str
 
 
-class TenantView(BaseModel):
+class TenantView(ApiModel):
     id: str
     name: str
     created_at: datetime
@@ -69,7 +71,7 @@ class TenantCreated(TenantView):
     owner_key: str
 
 
-class KeyView(BaseModel):
+class KeyView(ApiModel):
     id: str
     name: str
     role: str
@@ -80,7 +82,7 @@ class KeyCreated(KeyView):
     key: str
 
 
-class MailboxView(BaseModel):
+class MailboxView(ApiModel):
     id: str
     provider: Provider
     email: str
@@ -131,7 +133,7 @@ class MailboxView(BaseModel):
         )
 
 
-class CampaignView(BaseModel):
+class CampaignView(ApiModel):
     id: str
     name: str
     subject: str
@@ -165,19 +167,19 @@ class CampaignView(BaseModel):
         )
 
 
-class StartResult(BaseModel):
+class StartResult(ApiModel):
     status: str
     queued: int
     estimate: dict[str, Any] | None = None
 
 
-class InvalidRow(BaseModel):
+class InvalidRow(ApiModel):
     row: int
     email: str | None
     reason: str
 
 
-class ImportJobView(BaseModel):
+class ImportJobView(ApiModel):
     id: str
     status: str  # importing | done
     rows: int
@@ -207,7 +209,7 @@ class ImportJobView(BaseModel):
         )
 
 
-class ImportView(BaseModel):
+class ImportView(ApiModel):
     added: int
     duplicates: int
     invalid: list[InvalidRow]
@@ -215,7 +217,7 @@ class ImportView(BaseModel):
     job: ImportJobView | None = None  # a large upload, written in the background
 
 
-class RecipientView(BaseModel):
+class RecipientView(ApiModel):
     email: str
     status: str
     mailbox_id: str | None
@@ -232,7 +234,7 @@ class RecipientView(BaseModel):
         return cls(**r.model_dump(include=set(cls.model_fields)))
 
 
-class CampaignStats(BaseModel):
+class CampaignStats(ApiModel):
     total: int
     queued: int
     sending: int
@@ -254,7 +256,7 @@ class CampaignStats(BaseModel):
     auto_replied: int = 0
 
 
-class MessageView(BaseModel):
+class MessageView(ApiModel):
     id: str
     status: str
     to: str

@@ -11,6 +11,8 @@ import sys
 from sendrail.cold_start import importing
 from sendrail.functions_spec import FUNCTIONS
 
+from functions.enqueue.schemas import ErrorBody
+
 # Hashing a password, validating an address, checking a domain's DNS, rendering or checking
 # content, the OpenAPI document's models: loaded by the requests that need them.
 ENQUEUE_LAZY = (
@@ -29,20 +31,33 @@ ENQUEUE_LAZY = (
 IMPORT_ENQUEUE = f"""
 import gc, json, sys
 import functions.enqueue.handler
+from functions.enqueue.api_model import ApiModel
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+models = set(subclasses(ApiModel))
 print(json.dumps({{
     "loaded": sorted(m for m in {ENQUEUE_LAZY!r} if m in sys.modules),
+    "api_models": len(models),
+    "built": sorted(m.__name__ for m in models if m.__pydantic_complete__),
     "collecting": gc.isenabled(),
     "frozen": gc.get_freeze_count(),
 }}))
 """
 
 
-def test_given_enqueue_s_handler_imported_then_first_use_helpers_are_not_loaded():
+def test_given_enqueue_s_handler_imported_then_first_use_helpers_and_models_are_not_built():
     out = subprocess.run(
         [sys.executable, "-c", IMPORT_ENQUEUE], capture_output=True, text=True, check=True
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["loaded"] == []
+    # The API's models are built by the requests that use them, not by the import.
+    assert result["api_models"] > 50
+    assert result["built"] == []
     # ... and the collector is on again, the import's objects out of its way.
     assert result["collecting"] is True
     assert result["frozen"] > 10_000
@@ -86,3 +101,9 @@ def test_given_any_function_s_handler_imported_then_boto3_is_not_loaded():
         [sys.executable, "-c", code, *FUNCTIONS], capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_given_a_deferred_api_model_then_it_validates_and_serializes_on_first_use():
+    body = ErrorBody.model_validate({"code": "bad", "message": "no"})
+    assert body.model_dump() == {"code": "bad", "message": "no", "details": []}
+    assert ErrorBody.__pydantic_complete__

@@ -5,12 +5,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 from sendrail.domain.email_str import EmailStr
 from sendrail.services import auth
 from sendrail.services.auth import ADMIN
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import need
 from functions.enqueue.schemas import Page, TenantCreated, TenantView, page, respond
 from functions.enqueue.wiring import deps
@@ -18,7 +19,7 @@ from functions.enqueue.wiring import deps
 router = APIGatewayRouter()
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -57,7 +58,7 @@ def list_tenants(
     )
 
 
-class PlatformStats(BaseModel):
+class PlatformStats(ApiModel):
     tenants: int
     sent_today: int
     failed_today: int
@@ -66,7 +67,7 @@ class PlatformStats(BaseModel):
     last_error: str | None
 
 
-class PlatformQueueStatus(BaseModel):
+class PlatformQueueStatus(ApiModel):
     now: str
     last_run_at: str | None
     last_run: dict[str, int] | None

@@ -8,20 +8,20 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 from sendrail.clock import parse_rfc3339
 from sendrail.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from sendrail.services import analytics, bounces, campaigns, mailboxes
 from sendrail.services.auth import READ, WRITE
 from sendrail.storage.codec import decode_cursor, encode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.wiring import deps
 
 router = APIGatewayRouter()
 
 
-class TimelineRow(BaseModel):
+class TimelineRow(ApiModel):
     start: str
     sent: int
     failed: int
@@ -34,17 +34,17 @@ class TimelineRow(BaseModel):
     unsubscribed: int
 
 
-class Timeline(BaseModel):
+class Timeline(ApiModel):
     bucket: str
     items: list[TimelineRow]
 
 
-class ReportPage(BaseModel):
+class ReportPage(ApiModel):
     items: list[dict[str, Any]]
     next_cursor: str | None
 
 
-class Rates(BaseModel):
+class Rates(ApiModel):
     model_config = {"extra": "allow"}
 
     sent: int
@@ -56,7 +56,7 @@ class Rates(BaseModel):
     click_to_open_rate: float
 
 
-class BounceResult(BaseModel):
+class BounceResult(ApiModel):
     hard: int
     soft: int
     complaints: int

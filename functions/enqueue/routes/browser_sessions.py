@@ -9,18 +9,19 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 from sendrail.clock import to_rfc3339
 from sendrail.services import browser_sessions, sessions, users
 from sendrail.services.auth import READ, Principal
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import client_of, need
 from functions.enqueue.wiring import deps, settings
 
 router = APIGatewayRouter()
 
 
-class SignIn(BaseModel):
+class SignIn(ApiModel):
     """Either ``email`` and ``password``, or ``api_key``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,7 +38,7 @@ class SignIn(BaseModel):
         return self
 
 
-class SignedIn(BaseModel):
+class SignedIn(ApiModel):
     tenant_id: str | None
     role: str
     user: str | None = None

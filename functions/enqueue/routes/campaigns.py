@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sendrail import json_body
 from sendrail.domain.models import RecipientStatus
 from sendrail.errors import (
@@ -19,6 +19,7 @@ from sendrail.services.auth import READ, WRITE
 from sendrail.services.campaigns import CampaignCreate, CampaignFields
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.routes.content import StartOptions
 from functions.enqueue.schemas import (
@@ -38,14 +39,14 @@ from functions.enqueue.wiring import deps, providers, ses_account, settings
 router = APIGatewayRouter()
 
 
-class RecipientIn(BaseModel):
+class RecipientIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=320)
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class RecipientsUpload(BaseModel):
+class RecipientsUpload(ApiModel):
     """JSON upload; ``text/csv`` is accepted too (a header row with an ``email`` column)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -6,30 +6,31 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sendrail.domain.content_check import has_errors
 from sendrail.services import campaigns, content_checks
 from sendrail.services.auth import READ
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.wiring import deps
 
 router = APIGatewayRouter()
 
 
-class FindingView(BaseModel):
+class FindingView(ApiModel):
     code: str
     severity: Literal["error", "warning", "info"]
     message: str
     detail: dict[str, Any]
 
 
-class CheckResult(BaseModel):
+class CheckResult(ApiModel):
     ok: bool
     findings: list[FindingView]
 
 
-class StartOptions(BaseModel):
+class StartOptions(ApiModel):
     """``{"force": true}`` (owners only) starts a campaign despite content errors."""
 
     model_config = ConfigDict(extra="forbid")

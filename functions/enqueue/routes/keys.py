@@ -5,13 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 from sendrail.domain.models import Role
 from sendrail.errors import NotFound, ValidationFailed
 from sendrail.services import auth, users
 from sendrail.services.auth import OWNER
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import client_of, tenant
 from functions.enqueue.schemas import KeyCreated, KeyView, Page, page, respond
 from functions.enqueue.wiring import deps
@@ -19,21 +20,21 @@ from functions.enqueue.wiring import deps
 router = APIGatewayRouter()
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     role: Role
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320)
     password: SecretStr = Field(min_length=1, max_length=1024)
 
 
-class LoginResult(BaseModel):
+class LoginResult(ApiModel):
     token: str
     expires_at: str
 

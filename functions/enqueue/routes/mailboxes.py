@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sendrail.domain.models import Mailbox, MailboxStatus, Provider
 from sendrail.errors import Conflict, ValidationFailed
 from sendrail.providers import OAUTH
@@ -14,6 +14,7 @@ from sendrail.services.auth import READ, WRITE
 from sendrail.services.mailboxes import MailboxCreate, MailboxFields
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MailboxView, Page, page, respond
 from functions.enqueue.wiring import deps, providers, ses_account
@@ -21,7 +22,7 @@ from functions.enqueue.wiring import deps, providers, ses_account
 router = APIGatewayRouter()
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=300)
@@ -65,7 +66,7 @@ def _configured(provider: Provider) -> None:
         )
 
 
-class ConnectRequest(BaseModel):
+class ConnectRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     return_to: str | None = Field(
@@ -135,7 +136,7 @@ def patch(mailbox_id: str, body: MailboxFields) -> MailboxView:
     return _view(changed)
 
 
-class VerifyStep(BaseModel):
+class VerifyStep(ApiModel):
     step: str = Field(
         description="connect, tls, auth, mail_from; identity, sending; token, profile"
     )
@@ -143,7 +144,7 @@ class VerifyStep(BaseModel):
     detail: str = Field(description="what was found; never a secret nor a server's own text")
 
 
-class VerifyResult(BaseModel):
+class VerifyResult(ApiModel):
     ok: bool
     steps: list[VerifyStep]
 
@@ -188,7 +189,7 @@ def resume(mailbox_id: str) -> MailboxView:
     return _view(mailboxes.resume(deps(), tenant_id, mailbox_id))
 
 
-class DayStats(BaseModel):
+class DayStats(ApiModel):
     date: str
     sent: int
     failed: int
@@ -196,7 +197,7 @@ class DayStats(BaseModel):
     complained: int
 
 
-class MailboxStats(BaseModel):
+class MailboxStats(ApiModel):
     id: str
     status: str
     today: DayStats

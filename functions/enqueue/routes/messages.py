@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 from sendrail.domain.models import Campaign, Recipient
 from sendrail.services import messages
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.messages import MessageCreate
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import MessageView, respond
 from functions.enqueue.wiring import deps
@@ -15,7 +15,7 @@ from functions.enqueue.wiring import deps
 router = APIGatewayRouter()
 
 
-class Enqueued(BaseModel):
+class Enqueued(ApiModel):
     id: str
     status: str
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sendrail.services import campaigns, proofs
 from sendrail.services.auth import READ, WRITE
 from sendrail.services.dispatch import ProviderSenders
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import ErrorResponse, respond
 from functions.enqueue.wiring import deps, providers, ses_account
@@ -26,7 +27,7 @@ _AS = (
 )
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(ApiModel):
     """Whom to render for (``email`` or ``data``, not both), from which mailbox."""
 
     model_config = ConfigDict(extra="forbid")
@@ -36,7 +37,7 @@ class PreviewRequest(BaseModel):
     mailbox_id: str | None = Field(default=None, max_length=100)
 
 
-class PreviewView(BaseModel):
+class PreviewView(ApiModel):
     subject: str
     html: str
     text: str
@@ -52,7 +53,7 @@ class PreviewView(BaseModel):
     )
 
 
-class ProofRequest(BaseModel):
+class ProofRequest(ApiModel):
     """Proof addresses, the mailbox to send through, and whom to render for."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +64,7 @@ class ProofRequest(BaseModel):
     data: dict[str, Any] | None = None
 
 
-class ProofResult(BaseModel):
+class ProofResult(ApiModel):
     status: str = Field(description='"sent": every proof was handed to the provider')
     mailbox_id: str
     to: list[str]

@@ -4,18 +4,19 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sendrail.errors import ValidationFailed
 from sendrail.services import campaigns, estimates, queue_views
 from sendrail.services.auth import READ, WRITE
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.wiring import deps, providers, ses_account
 
 router = APIGatewayRouter()
 
 
-class PriorityRow(BaseModel):
+class PriorityRow(ApiModel):
     queued: int
     deferred: int
     sending: int
@@ -23,7 +24,7 @@ class PriorityRow(BaseModel):
     failed: int
 
 
-class QueueStats(BaseModel):
+class QueueStats(ApiModel):
     total_queued: int
     total_sending: int
     total_sent: int
@@ -32,13 +33,13 @@ class QueueStats(BaseModel):
     by_priority: dict[str, PriorityRow]
 
 
-class ServerAuthentication(BaseModel):
+class ServerAuthentication(ApiModel):
     dmarc_aligned: bool = Field(description="false: mail from this mailbox would fail DMARC")
     dmarc_status: str | None
     checked_at: str
 
 
-class Server(BaseModel):
+class Server(ApiModel):
     id: str
     email: str
     provider: str
@@ -57,12 +58,12 @@ class Server(BaseModel):
     )
 
 
-class Servers(BaseModel):
+class Servers(ApiModel):
     items: list[Server]
     next_cursor: str | None = None
 
 
-class QueueStatus(BaseModel):
+class QueueStatus(ApiModel):
     """The tenant's view: its window and its own figures; the processor's run counts, errors
     and queue depths are platform figures (``GET /api/admin/queue/status``)."""
 
@@ -78,7 +79,7 @@ class QueueStatus(BaseModel):
     failed: int
 
 
-class Scope(BaseModel):
+class Scope(ApiModel):
     """Which campaign a repair touches; leave ``campaign_id`` out (or send no body) for all
     of the tenant's campaigns. An explicit ``null`` or ``""`` is refused, never "all"."""
 
@@ -111,20 +112,20 @@ def _scope(body: Scope | None) -> str | None:
     return body.campaign_id
 
 
-class Requeued(BaseModel):
+class Requeued(ApiModel):
     requeued: int
 
 
-class Cleared(BaseModel):
+class Cleared(ApiModel):
     cleared: int
 
 
-class DayCount(BaseModel):
+class DayCount(ApiModel):
     date: date
     count: int
 
 
-class EstimateView(BaseModel):
+class EstimateView(ApiModel):
     remaining: int
     completes_at: datetime | None
     per_day: list[DayCount]

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 from sendrail.domain.models import Reply, ReplyKind
 from sendrail.services.auth import READ
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import Page, page
 from functions.enqueue.wiring import deps
@@ -19,7 +19,7 @@ from functions.enqueue.wiring import deps
 router = APIGatewayRouter()
 
 
-class ReplyView(BaseModel):
+class ReplyView(ApiModel):
     campaign_id: str
     email: str
     mailbox_id: str

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sendrail.services import mailboxes
 from sendrail.services.auth import READ
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.wiring import deps, dns_config, settings
 
@@ -17,7 +18,7 @@ router = APIGatewayRouter()
 Failure = Literal["dns_error", "timeout"]
 
 
-class SpfCheck(BaseModel):
+class SpfCheck(ApiModel):
     status: (
         Literal[
             "ok",
@@ -42,12 +43,12 @@ class SpfCheck(BaseModel):
     lookups: int | None = Field(default=None, description="DNS lookups the record needs")
 
 
-class DkimSelectorCheck(BaseModel):
+class DkimSelectorCheck(ApiModel):
     selector: str
     status: Literal["found", "missing", "revoked"] | Failure
 
 
-class DkimCheck(BaseModel):
+class DkimCheck(ApiModel):
     status: Literal["ok", "missing", "revoked"] | Failure = Field(
         description="`ok` (a public key under one of the probed selectors: the provider's "
         "own — `google`; `selector1`/`selector2` for Microsoft — and the mailbox's "
@@ -57,12 +58,12 @@ class DkimCheck(BaseModel):
     selectors: list[DkimSelectorCheck]
 
 
-class DmarcAlignment(BaseModel):
+class DmarcAlignment(ApiModel):
     dkim: bool
     spf: bool
 
 
-class DmarcCheck(BaseModel):
+class DmarcCheck(ApiModel):
     status: Literal["ok", "monitoring", "missing", "invalid"] | Failure = Field(
         description="`ok` (`p=quarantine` or `p=reject`); `monitoring` (`p=none`); "
         "`missing`; `invalid`; `dns_error`; `timeout`"
@@ -83,22 +84,22 @@ class DmarcCheck(BaseModel):
     alignment: DmarcAlignment
 
 
-class MxHostView(BaseModel):
+class MxHostView(ApiModel):
     preference: int
     host: str
 
 
-class MxCheck(BaseModel):
+class MxCheck(ApiModel):
     status: Literal["ok", "missing"] | Failure
     hosts: list[MxHostView]
 
 
-class AuthAdvice(BaseModel):
+class AuthAdvice(ApiModel):
     code: str
     message: str
 
 
-class Authentication(BaseModel):
+class Authentication(ApiModel):
     domain: str
     spf: SpfCheck
     dkim: DkimCheck

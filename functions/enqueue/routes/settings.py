@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sendrail.domain.models import (
     ApiSettings,
     Count,
@@ -18,6 +18,7 @@ from sendrail.services import rate_limits
 from sendrail.services.auth import READ, WRITE
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import Page, page
 from functions.enqueue.wiring import deps, settings
@@ -27,7 +28,7 @@ router = APIGatewayRouter()
 NAME = r"^[a-z0-9][a-z0-9.\-]{0,252}$"
 
 
-class ThrottleIn(BaseModel):
+class ThrottleIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     max_per_hour: Count | None = None
@@ -50,7 +51,7 @@ class ThrottleIn(BaseModel):
         return sorted(set(cleaned))
 
 
-class ThrottleView(BaseModel):
+class ThrottleView(ApiModel):
     name: str
     max_per_hour: int | None
     max_per_day: int | None

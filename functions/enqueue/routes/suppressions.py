@@ -6,12 +6,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sendrail.domain.models import Suppression, SuppressionReason
 from sendrail.services import suppressions
 from sendrail.services.auth import READ, WRITE
 from sendrail.storage.codec import decode_cursor
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import Page, page, respond
 from functions.enqueue.wiring import deps
@@ -19,14 +20,14 @@ from functions.enqueue.wiring import deps
 router = APIGatewayRouter()
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320)
     reason: SuppressionReason = SuppressionReason.MANUAL
 
 
-class SuppressionView(BaseModel):
+class SuppressionView(ApiModel):
     email: str
     reason: SuppressionReason
     created_at: datetime

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 from sendrail.clock import to_rfc3339
 from sendrail.domain.email_str import EmailStr
 from sendrail.domain.models import Role, User
@@ -17,6 +17,7 @@ from sendrail.services import users
 from sendrail.services.auth import OWNER, READ
 from sendrail.services.users import INVITE_TTL
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import client_of, need, tenant
 from functions.enqueue.schemas import respond
 from functions.enqueue.wiring import deps
@@ -25,7 +26,7 @@ router = APIGatewayRouter()
 Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
 
 
-class UserCreate(BaseModel):
+class UserCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
@@ -33,13 +34,13 @@ class UserCreate(BaseModel):
     password: Password | None = None
 
 
-class UserPatch(BaseModel):
+class UserPatch(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
 
 
-class UserView(BaseModel):
+class UserView(ApiModel):
     id: str
     email: str
     role: str
@@ -63,26 +64,26 @@ class UserCreated(UserView):
     invite_expires_at: datetime | None = None
 
 
-class UserList(BaseModel):
+class UserList(ApiModel):
     items: list[UserView]
     next_cursor: str | None = None
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: SecretStr = Field(min_length=1, max_length=1024)
     new_password: Password
 
 
-class InviteAccept(BaseModel):
+class InviteAccept(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=4096)
     password: Password
 
 
-class SessionCreated(BaseModel):
+class SessionCreated(ApiModel):
     token: str
     expires_at: str
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 from sendrail.domain.models import Provider
 from sendrail.services import mailboxes, warmup_plans
 from sendrail.services.auth import READ
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.wiring import deps, ses_account
 
 router = APIGatewayRouter()
 
 
-class WarmupDay(BaseModel):
+class WarmupDay(ApiModel):
     date: str
     allowance: int
 
 
-class WarmupView(BaseModel):
+class WarmupView(ApiModel):
     today_allowance: int | None
     schedule: list[WarmupDay]
     holding: bool

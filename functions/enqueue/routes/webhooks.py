@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sendrail.domain.webhooks import Delivery, EventType, Webhook
 from sendrail.services import webhooks
 from sendrail.services.auth import OWNER
 
+from functions.enqueue.api_model import ApiModel
 from functions.enqueue.auth import tenant
 from functions.enqueue.schemas import respond
 from functions.enqueue.wiring import deps, providers
@@ -22,7 +23,7 @@ Url = Annotated[str, Field(min_length=8, max_length=2048)]
 Description = Annotated[str, Field(max_length=500)]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Url
@@ -30,7 +31,7 @@ class WebhookCreate(BaseModel):
     description: Description | None = None
 
 
-class WebhookPatch(BaseModel):
+class WebhookPatch(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Url | None = None
@@ -39,7 +40,7 @@ class WebhookPatch(BaseModel):
     active: bool | None = None
 
 
-class WebhookView(BaseModel):
+class WebhookView(ApiModel):
     id: str
     url: str
     events: list[str]
@@ -63,12 +64,12 @@ class WebhookCreated(WebhookView):
     secret: str  # shown once
 
 
-class WebhookList(BaseModel):
+class WebhookList(ApiModel):
     items: list[WebhookView]
     next_cursor: str | None = None
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(ApiModel):
     event_id: str
     type: str
     status_code: int | None
@@ -84,12 +85,12 @@ class DeliveryView(BaseModel):
         return cls(**d.model_dump(exclude={"webhook_id"}))
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(ApiModel):
     items: list[DeliveryView]
     next_cursor: str | None = None
 
 
-class TestQueued(BaseModel):
+class TestQueued(ApiModel):
     event_id: str
     type: str
 
