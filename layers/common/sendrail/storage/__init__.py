@@ -1,1 +1,1 @@
-"""Data access: the only code that talks to DynamoDB (pynamodb), SQS and KMS (boto3)."""
+"""Data access: the only code that talks to DynamoDB (pynamodb), SQS and KMS (botocore clients)."""
