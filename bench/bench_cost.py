@@ -47,6 +47,13 @@ EMAILS = 1_000
 SCALE = 1_000_000 / EMAILS
 TARGET = 1.00  # dollars per 1M emails, SES's own fee excluded
 OPEN_RATE, CLICK_RATE = 0.30, 0.05
+# People, not machines: a bare "Mozilla/5.0" is Apple's privacy proxy, counted apart and
+# more cheaply (no recipient write). Opens come through Gmail's image proxy, clicks from a
+# desktop browser.
+OPEN_AGENT = (
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+)
+CLICK_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 # List prices, us-east-1 (USD), as published on the services' pricing pages.
 LAMBDA_GB_SECOND = 0.0000133334  # arm64
@@ -199,11 +206,11 @@ def main() -> None:
                 for email in openers:
                     target = Target(tenant, campaign.id, email)
                     token = tokens.token(deps.signing_key, tokens.OPEN, target)
-                    assert tracking.record_open(deps, token, "Mozilla/5.0", "198.51.100.7")
+                    assert tracking.record_open(deps, token, OPEN_AGENT, "198.51.100.7")
                 for email in clickers:
                     target = Target(tenant, campaign.id, email, "https://shop.example/offer")
                     token = tokens.token(deps.signing_key, tokens.CLICK, target)
-                    assert tracking.record_click(deps, token, "Mozilla/5.0", "198.51.100.7")
+                    assert tracking.record_click(deps, token, CLICK_AGENT, "198.51.100.7")
 
             tracked = measured(track)
     finally:

@@ -96,6 +96,34 @@ def test_given_opens_then_people_count_once_each_and_machines_apart(api, sent):
     assert opened["ann@x.example"] and opened["bob@x.example"] is None
 
 
+def test_given_a_repeat_open_then_only_counters_are_written_not_the_recipient(
+    api, sent, monkeypatch
+):
+    from sendrail.storage.tables import RecipientItem
+
+    cid, mail, _ = sent
+    track = Api("tracking")
+    token = _token(mail["ann@x.example"].html, "open")
+    # What reaches DynamoDB is seen where AWS answers, in front of moto.
+    writes: list[str] = []
+    stubber = moto_models.botocore_stubber
+    original = stubber.process_request
+
+    def process_request(request: Any) -> Any:
+        if request.headers.get("X-Amz-Target", b"").endswith(b".UpdateItem"):
+            writes.append(json.loads(request.body)["TableName"])
+        return original(request)
+
+    monkeypatch.setattr(stubber, "process_request", process_request)
+    for _ in range(3):
+        assert track.get(f"/track/open/{token}", headers=BROWSER).status == 200
+    # The first open sets opened_at; the two after it read the recipient and see it set.
+    assert writes.count(RecipientItem.Meta.table_name) == 1
+    assert len(writes) > 3  # ... and every open still counts
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["opened"], stats["unique_opens"]) == (3, 1)
+
+
 def test_given_a_bad_open_token_then_the_pixel_is_still_served_and_nothing_counted(api, sent):
     cid, mail, _ = sent
     token = _token(mail["ann@x.example"].html, "open")
@@ -211,6 +239,30 @@ def test_given_activity_then_timeline_overview_and_report_agree(api, sent):
         assert as_json["next_cursor"] is None
         ann = next(r for r in as_json["items"] if r["email"] == "ann@x.example")
         assert ann["status"] == "sent" and ann["opened_at"] == "2026-11-23T11:30:00Z"
+
+
+def test_given_events_over_several_hours_and_days_then_the_totals_add_them_all(api, sent):
+    """A campaign's totals are the sum of its hours: opens and clicks spread over three
+    hours on two days all count, and a link's URL is labelled by the click's own write."""
+    cid, mail, _ = sent
+    track = Api("tracking")
+    ann, bob = mail["ann@x.example"].html, mail["bob@x.example"].html
+    for when, html in (
+        ("2026-11-23T10:05:00Z", ann),
+        ("2026-11-23T14:40:00Z", bob),
+        ("2026-11-24T08:15:00Z", ann),
+    ):
+        with time_machine.travel(when, tick=False):
+            assert track.get(f"/track/open/{_token(html, 'open')}", headers=BROWSER).status == 200
+            click = track.get(f"/track/click/{_token(html, 'click')}", headers=BROWSER)
+            assert click.status == 302
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["opened"], stats["unique_opens"]) == (3, 2)
+    assert (stats["clicked"], stats["unique_clicks"]) == (3, 2)
+    analytics = api.get(f"/api/analytics/campaigns/{cid}").body
+    assert analytics["links"] == [
+        {"url": "https://shop.example/sale?a=1&b=2", "clicks": 3, "unique_clicks": 2}
+    ]
 
 
 def test_given_a_formula_in_recipient_data_then_the_csv_report_defuses_it(api, tenant, sink):

@@ -55,7 +55,7 @@ REPORT_COLUMNS = (
 
 def campaign_totals(deps: Deps, campaign: Campaign) -> dict[str, int]:
     """The campaign's counts by status and its event totals."""
-    events = deps.stats.get(stats.campaign_key(campaign.id), stats.TOTAL)
+    events = deps.stats.hours_summed(stats.campaign_key(campaign.id))
     counts = campaign.counts.model_dump()
     counts.pop("deferred", None)
     return {**counts, **{name: events.get(name, 0) for name in EVENTS if name != "bounced"}}

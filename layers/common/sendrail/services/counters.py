@@ -63,10 +63,9 @@ def events(
     deltas: Mapping[str, int],
 ) -> None:
     """Count tracked events (opens, clicks, bounces, complaints, unsubscribes) where the
-    analytics read them: the campaign's totals and hour, the tenant's day and, when known,
-    the sending mailbox's day."""
+    analytics read them: the campaign's hour (its totals are the sum of its hours), the
+    tenant's day and, when known, the sending mailbox's day."""
     now = deps.clock.now()
-    deps.stats.add(stats.campaign_key(campaign_id), stats.TOTAL, deltas)
     deps.stats.add(stats.campaign_key(campaign_id), stats.hour_bucket(now), deltas)
     deps.stats.add(stats.tenant_key(tenant_id), stats.day_bucket(now), deltas)
     if mailbox_id:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from sendrail.domain import tracking
-from sendrail.domain.models import SuppressionReason
+from sendrail.domain.models import Recipient, SuppressionReason
 from sendrail.domain.tracking import Target
 from sendrail.observability import count, logger
 from sendrail.services import counters, suppressions, webhooks
@@ -98,17 +98,17 @@ def _count(deps: Deps, target: Target, mailbox_id: str | None, deltas: Mapping[s
     counters.events(deps, target.tenant_id, target.campaign_id, mailbox_id, deltas)
 
 
-def _verified(deps: Deps, purpose: str, token: str) -> tuple[Target, str] | None:
-    """The token's target and the recipient's mailbox ("" before it was sent), if the
-    token verifies, is not a proof's or a preview's (those record nothing), and its
-    recipient exists for that tenant; None otherwise."""
+def _verified(deps: Deps, purpose: str, token: str) -> tuple[Target, Recipient] | None:
+    """The token's target and its recipient, if the token verifies, is not a proof's or
+    a preview's (those record nothing), and its recipient exists for that tenant; None
+    otherwise."""
     target = tracking.read(deps.signing_key, purpose, token)
     if target is None or target.test:
         return None
     recipient = deps.recipients.get(target.campaign_id, target.email)
     if recipient is None or recipient.tenant_id != target.tenant_id:
         return None
-    return target, recipient.mailbox_id or ""
+    return target, recipient
 
 
 def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) -> bool:
@@ -116,12 +116,16 @@ def record_open(deps: Deps, token: str, user_agent: str | None, ip: str | None) 
     found = _verified(deps, tracking.OPEN, token)
     if found is None:
         return False
-    target, mailbox_id = found
+    target, recipient = found
     if tracking.is_machine(user_agent, ip):
         _count(deps, target, None, {"machine_opens": 1})
         return True
-    first = deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
-    _count(deps, target, mailbox_id, {"opened": 1, "unique_opens": int(bool(first))})
+    # A repeat open (the recipient read above says so) writes only the counters; a first
+    # one sets opened_at, conditionally, so two first opens at once count one.
+    first = recipient.opened_at is None and bool(
+        deps.recipients.mark_opened(target.campaign_id, target.email, deps.clock.now())
+    )
+    _count(deps, target, recipient.mailbox_id, {"opened": 1, "unique_opens": int(first)})
     count("Opened")
     if first:  # one webhook event per recipient's first open, not per image load
         webhooks.collect(deps, target.tenant_id, "opened", _event_data(target))
@@ -138,7 +142,7 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
     found = _verified(deps, tracking.CLICK, token)
     if found is None:
         return None
-    target, mailbox_id = found
+    target, recipient = found
     url = target.url
     if url is None:
         return None
@@ -148,13 +152,15 @@ def record_click(deps: Deps, token: str, user_agent: str | None, ip: str | None)
     link = link_hash(url)
     firsts = deps.recipients.mark_clicked(target.campaign_id, target.email, link, deps.clock.now())
     first_ever, first_on_link = firsts if firsts is not None else (False, False)
-    _count(deps, target, mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
+    _count(deps, target, recipient.mailbox_id, {"clicked": 1, "unique_clicks": int(first_ever)})
     count("Clicked")
     webhooks.emit(deps, target.tenant_id, "clicked", {**_event_data(target), "url": url})
-    key, bucket = stats.campaign_key(target.campaign_id), f"link#{link}"
-    deps.stats.add(key, bucket, {"clicks": 1, "unique_clicks": int(first_on_link)})
-    if first_on_link:  # the URL label only needs writing when a new recipient clicks it
-        deps.stats.label(key, bucket, "url", url)
+    deps.stats.add(
+        stats.campaign_key(target.campaign_id),
+        f"link#{link}",
+        {"clicks": 1, "unique_clicks": int(first_on_link)},
+        labels={"url": url},
+    )
     return url
 
 

@@ -2,8 +2,11 @@
 
 Keys (one place, so writers and readers agree):
 - ``mbx#<mailbox_id>`` / ``d#<YYYY-MM-DD>`` (UTC day): a mailbox's day.
-- ``cmp#<campaign_id>`` / ``h#<YYYY-MM-DDTHH>`` (UTC hour): a campaign's timeline.
-- ``cmp#<campaign_id>`` / ``total``: a campaign's totals of events (opens, clicks, ...).
+- ``cmp#<campaign_id>`` / ``h#<YYYY-MM-DDTHH>`` (UTC hour): a campaign's timeline; its
+  totals of events (opens, clicks, ...) are the sum of its hours (:meth:`StatsRepo.hours_summed`),
+  so an event is one write fewer. (Items ``cmp#<id>`` / ``total`` written before that are
+  left alone: they hold the same counts again.)
+- ``cmp#<campaign_id>`` / ``link#<hash>``: a link's clicks, labelled with its URL.
 - ``ten#<tenant_id>`` / ``d#<YYYY-MM-DD>`` (UTC day): a tenant's day, for the overview.
 
 Counter names are free-form (``sent``, ``failed``, ``opened``, ``unique_opens``, ...), so
@@ -48,7 +51,6 @@ def day_buckets(first: datetime, last: datetime) -> list[str]:
     return out
 
 
-TOTAL = "total"
 _SKIP = frozenset({"key", "bucket", "expires_at"})
 
 
@@ -66,35 +68,39 @@ class StatsRepo:
         return str(StatItem.Meta.table_name)
 
     def add(
-        self, key: str, bucket: str, deltas: Mapping[str, int], expires: datetime | None = None
+        self,
+        key: str,
+        bucket: str,
+        deltas: Mapping[str, int],
+        expires: datetime | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
-        """Add to counters: one UpdateItem, creating the item on first use."""
+        """Add to counters: one UpdateItem, creating the item on first use. ``labels`` are
+        text attributes set when the item has none yet (e.g. the URL of a link's
+        counters), in the same write."""
         values = {name: delta for name, delta in deltas.items() if delta}
         if not values:
             return
         names = {f"#c{i}": name for i, name in enumerate(values)}
         attrs: dict[str, Any] = {f":v{i}": {"N": str(v)} for i, v in enumerate(values.values())}
         expression = "ADD " + ", ".join(f"#c{i} :v{i}" for i in range(len(values)))
+        sets: list[str] = []
         if expires is not None:
-            expression += " SET #ttl = :ttl"
+            sets.append("#ttl = :ttl")
             names["#ttl"] = "expires_at"
             attrs[":ttl"] = {"N": str(int(expires.timestamp()))}
+        for i, (name, text) in enumerate((labels or {}).items()):
+            sets.append(f"#l{i} = if_not_exists(#l{i}, :l{i})")
+            names[f"#l{i}"] = name
+            attrs[f":l{i}"] = {"S": text}
+        if sets:
+            expression += " SET " + ", ".join(sets)
         self._client.update_item(
             TableName=self._table,
             Key={"key": {"S": key}, "bucket": {"S": bucket}},
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=attrs,
-        )
-
-    def label(self, key: str, bucket: str, name: str, value: str) -> None:
-        """Attach a text label to a bucket once (e.g. the URL of a link's counters)."""
-        self._client.update_item(
-            TableName=self._table,
-            Key={"key": {"S": key}, "bucket": {"S": bucket}},
-            UpdateExpression="SET #n = if_not_exists(#n, :v)",
-            ExpressionAttributeNames={"#n": name},
-            ExpressionAttributeValues={":v": {"S": value}},
         )
 
     def labelled(self, key: str, prefix: str) -> list[tuple[str, dict[str, int], dict[str, str]]]:
@@ -120,6 +126,15 @@ class StatsRepo:
             TableName=self._table, Key={"key": {"S": key}, "bucket": {"S": bucket}}
         ).get("Item")
         return _counters(item or {})
+
+    def hours_summed(self, key: str) -> dict[str, int]:
+        """Every hour bucket of ``key`` added up: a campaign's totals (one Query; a campaign
+        with events over a month has ~720 small hours, a few read units)."""
+        totals: dict[str, int] = {}
+        for _, counters in self.range(key, "h#", "h#~"):
+            for name, value in counters.items():
+                totals[name] = totals.get(name, 0) + value
+        return totals
 
     def range(self, key: str, first: str, last: str) -> list[tuple[str, dict[str, int]]]:
         """Buckets ``first`` .. ``last`` (inclusive), in key order."""
