@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
     APIGatewayRestResolver,
+    Request,
     Response,
     content_types,
 )
@@ -41,9 +42,12 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRA
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private", "Pragma": "no-cache"}
 
 
-def _client() -> tuple[str | None, str | None]:
-    """The reader's user agent and address, from either shape of event."""
-    event = readers.current_event
+def _client(request: Request) -> tuple[str | None, str | None]:
+    """The reader's user agent and address, from either shape of event. Read from the
+    ``Request`` the resolving resolver injects, not ``readers.current_event``: a router
+    included twice answers with the last resolver's event, and the local stack keeps each
+    resolver's event apart per thread."""
+    event = request.resolved_event
     agent = event.headers.get("user-agent")  # case-insensitive
     if isinstance(event, APIGatewayProxyEventV2):
         return agent, event.request_context.http.source_ip
@@ -63,8 +67,8 @@ def _html(status: int, body: str) -> Response[str]:
 @readers.get(
     "/track/open/<token>", summary="Open pixel", tags=["tracking"], include_in_schema=False
 )
-def open_pixel(token: str) -> Response[bytes]:
-    agent, ip = _client()
+def open_pixel(token: str, request: Request) -> Response[bytes]:
+    agent, ip = _client(request)
     # Recorded now or queued; a bad token is ignored; the reader gets the GIF either way.
     tracking.track(deps(), tracking.Hit(OPEN, token, agent, ip))
     return Response(
@@ -78,11 +82,11 @@ def open_pixel(token: str) -> Response[bytes]:
 @readers.get(
     "/track/click/<token>", summary="Click redirect", tags=["tracking"], include_in_schema=False
 )
-def click(token: str) -> Response[str]:
+def click(token: str, request: Request) -> Response[str]:
     url = tracking.click_url(deps(), token)  # from the signed token: no storage read
     if url is None or not is_safe_location(url):  # a Location never carries a line break
         return _html(404, pages.not_found())
-    agent, ip = _client()
+    agent, ip = _client(request)
     tracking.track(deps(), tracking.Hit(CLICK, token, agent, ip))
     return Response(status_code=302, body="", headers={"Location": url, **NO_STORE})
 

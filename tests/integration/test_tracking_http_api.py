@@ -5,10 +5,13 @@ address read from ``requestContext.http``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import time_machine
+from sendrail_local.events import api_gateway_event, http_api_event
+from sendrail_local.lambdas import Functions
 
 from tests.conftest import Api, _reset_function_caches, smtp_mailbox
 from tests.integration.test_tracking import BROWSER, PIXEL, _campaign, _token
@@ -143,3 +146,30 @@ def test_given_a_tracking_base_url_then_sent_mail_and_previews_link_there(
     invited = api.post("/api/users", {"email": "vi@acme.example", "role": "viewer"})
     assert invited.status == 201, invited.raw
     assert invited.body["invite_url"].startswith("http://127.0.0.1:9/api/auth/invite?token=")
+
+
+def test_given_the_local_stacks_threads_then_each_shape_reads_its_own_readers_address(api, sent):
+    """The local stack keeps Powertools' request state per thread and per resolver
+    (``sendrail_local.lambdas``): a REST event after an HTTP API one on the same thread
+    must read its own client, not the other resolver's last event."""
+    cid, mail, _ = sent
+    functions = Functions()
+    now = datetime.now(UTC)
+    ann = _token(mail["ann@x.example"].html, "open")
+    bob = _token(mail["bob@x.example"].html, "open")
+    person = http_api_event(
+        "GET /track/{proxy+}",
+        f"/track/open/{ann}",
+        "",
+        BROWSER,
+        b"",
+        source_ip="198.51.100.7",
+        now=now,
+    )
+    relay = api_gateway_event(
+        "GET", f"/track/open/{bob}", "", BROWSER, b"", source_ip="17.58.0.1", now=now
+    )
+    for event in (person, relay, person):
+        assert functions.invoke("tracking", event)["statusCode"] == 200
+    stats = api.get(f"/api/campaigns/{cid}/stats").body
+    assert (stats["opened"], stats["unique_opens"], stats["machine_opens"]) == (2, 1, 1)
