@@ -29,7 +29,7 @@ from sendrail.api_routes import READER_ROUTES
 # than the REST API's 200/s: the account's own limit (10,000/s) is shared by both.
 RATE_LIMIT = 1000
 BURST_LIMIT = 2000
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
 # HTTP API access log variables (the REST API's standard fields name some differently).
 ACCESS_LOG = {
     "requestId": "$context.requestId",

@@ -352,6 +352,28 @@ def test_given_a_tracking_domain_then_it_maps_to_the_http_api_and_links_use_it(t
     assert nag["conclusion"] == "success" and nag["violations"] == []
 
 
+def test_given_a_public_base_url_and_no_tracking_domain_then_links_stay_on_it(tmp_path: Path):
+    """A deployment already on its own domain (in front of the REST API) keeps its branded
+    links rather than moving them to an ``execute-api`` host."""
+    app = App(
+        context={"bundleDependencies": "false", "publicBaseUrl": "https://mail.example.com"},
+        outdir=str(tmp_path),
+    )
+    template = Template.from_stack(build(app))
+    for name in ("dispatch", "enqueue"):
+        _, props = _function(template, name)
+        variables = props["Environment"]["Variables"]
+        assert variables["SENDRAIL_TRACKING_BASE_URL"] == "https://mail.example.com"
+        assert variables["SENDRAIL_PUBLIC_BASE_URL"] == "https://mail.example.com"
+
+
+def test_given_good_tracking_domain_context_then_it_is_read_as_a_host_name():
+    domain = TrackingDomain.from_context(" T.Example.COM. ", CERTIFICATE)
+    assert domain == TrackingDomain("t.example.com", CERTIFICATE)
+    assert TrackingDomain.from_context("t.xn--p1ai", CERTIFICATE) is not None
+    assert TrackingDomain.from_context(None, None) is None
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -359,6 +381,8 @@ def test_given_a_tracking_domain_then_it_maps_to_the_http_api_and_links_use_it(t
         {"trackingCertificateArn": CERTIFICATE},
         {"trackingDomain": "https://t.example.com", "trackingCertificateArn": CERTIFICATE},
         {"trackingDomain": "t.example.com", "trackingCertificateArn": "not-an-arn"},
+        {"trackingDomain": "t.example.com/x", "trackingCertificateArn": CERTIFICATE},
+        {"trackingDomain": "localhost", "trackingCertificateArn": CERTIFICATE},
     ],
 )
 def test_given_bad_tracking_domain_context_then_it_is_refused_before_synth(bad: dict[str, str]):
