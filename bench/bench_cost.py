@@ -9,7 +9,9 @@ spends outside the AWS calls is measured. The bill is then priced with list pric
 
 What cannot be measured here is modelled, and says so: a dispatch invocation is billed for
 its wall time, which a real provider's latency sets (sends overlap in lanes); tracking
-requests are short. Target: orchestration (everything but SES's own per-message fee) at
+requests are short. Readers' requests (pixel, clicks, unsubscribe) go through the tracking
+HTTP API ($1.00 per million); the REST API's price ($3.50), which links sent before it
+still pay, is printed beside it. Target: orchestration (everything but SES's own per-message fee) at
 most $1 per 1M emails. Fixed monthly costs (the schedules, alarms, the dashboard) are
 printed apart: they do not grow with volume."""
 
@@ -62,8 +64,8 @@ SQS_REQUEST = 0.40 / 1e6  # standard queue, per 64 KB request
 DYNAMODB_WRITE_UNIT = 0.625 / 1e6  # on-demand write request unit
 DYNAMODB_READ_UNIT = 0.125 / 1e6  # on-demand read request unit
 KMS_REQUEST = 0.03 / 10_000
-REST_API_REQUEST = 3.50 / 1e6  # API Gateway REST API, first 333M a month
-HTTP_API_REQUEST = 1.00 / 1e6  # API Gateway HTTP API, for comparison
+HTTP_API_REQUEST = 1.00 / 1e6  # API Gateway HTTP API, first 300M a month: the tracking API
+REST_API_REQUEST = 3.50 / 1e6  # API Gateway REST API, first 333M a month: the old route
 SES_PER_1000 = 0.10  # SES's own fee: not orchestration, shown for scale
 CUSTOM_METRIC_MONTH = 0.30
 ALARM_MONTH = 0.10
@@ -244,7 +246,7 @@ def main() -> None:
     bill["Lambda tracking"] = tracking_requests * (
         TRACKING_WALL * TRACKING_GB * LAMBDA_GB_SECOND + LAMBDA_REQUEST
     )
-    bill["API Gateway (tracking, REST)"] = tracking_requests * REST_API_REQUEST
+    bill["API Gateway (tracking, HTTP API)"] = tracking_requests * HTTP_API_REQUEST
     total = sum(bill.values())
     print(
         f"\nper 1M emails ({OPEN_RATE:.0%} open, {CLICK_RATE:.0%} click; dispatch billed"
@@ -254,11 +256,11 @@ def main() -> None:
     for item, cost in sorted(bill.items(), key=lambda kv: -kv[1]):
         print(f"  {item:32s} ${cost:8.3f}")
     print(f"  {'orchestration total':32s} ${total:8.3f}   (target <= ${TARGET:.2f})")
-    rest = bill["API Gateway (tracking, REST)"]
-    http = tracking_requests * HTTP_API_REQUEST
+    http = bill["API Gateway (tracking, HTTP API)"]
+    rest = tracking_requests * REST_API_REQUEST
     print(
-        f"  tracking on an HTTP API instead of REST: ${http:.3f} instead of ${rest:.3f}"
-        f" (total ${total - rest + http:.3f})"
+        f"  the old route, tracking through the REST API: ${rest:.3f} instead of ${http:.3f}"
+        f" (total ${total - http + rest:.3f}; links sent before the tracking API still go there)"
     )
     floor = 3 * DYNAMODB_WRITE_UNIT * 1e6
     print(

@@ -71,6 +71,7 @@ def aws(prefix: str = "bench-") -> Iterator[Deps]:
             secrets=SecretBox(resources.kms_key_id, REGION),
             signing_key=b"bench-signing-key",
             public_base_url="http://127.0.0.1:9",
+            tracking_base_url="http://127.0.0.1:9",
         )
 
 

@@ -1,6 +1,10 @@
 """``python -m infra.app``: synthesise the stack (what ``cdk synth``/``cdk deploy`` run).
 
-Context: ``publicBaseUrl`` (a custom domain for tracking links), ``retainData``
+Context: ``trackingDomain`` with ``trackingCertificateArn`` (a branded host for the links in
+sent mail, on the tracking HTTP API; the certificate from ACM in the stack's region; the
+``TrackingDomainCname`` output names the CNAME to create), ``publicBaseUrl`` (a custom
+domain in front of the REST API; tracking links stay on it unless ``trackingDomain`` is
+given), ``retainData``
 (default true), ``bundleDependencies`` (default true; tests pass false),
 ``dispatchConcurrency`` (dispatch invocations started every minute and allowed at once,
 default 1), ``dispatchLanes`` (sends in flight within one invocation, default 32),
@@ -18,6 +22,7 @@ from aws_cdk import App, Environment
 
 from infra import nag
 from infra.constructs.functions import DispatchScale
+from infra.constructs.tracking_api import TrackingDomain
 from infra.stack import SendrailStack
 
 
@@ -33,6 +38,9 @@ def build(app: App) -> SendrailStack:
             context("dispatchConcurrency"), context("dispatchLanes")
         ),
         alarm_email=context("alarmEmail"),
+        tracking_domain=TrackingDomain.from_context(
+            context("trackingDomain"), context("trackingCertificateArn")
+        ),
         env=Environment(account=context("account"), region=context("region")),
     )
     nag.check(app)

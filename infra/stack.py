@@ -21,6 +21,7 @@ from infra.constructs.monitoring import Monitoring, Watched
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.tables import Tables
+from infra.constructs.tracking_api import TrackingApi, TrackingDomain
 
 
 class SendrailStack(Stack):
@@ -34,6 +35,7 @@ class SendrailStack(Stack):
         retain_data: bool = True,
         dispatch: DispatchScale | None = None,
         alarm_email: str | None = None,
+        tracking_domain: TrackingDomain | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, cid, **kwargs)  # type: ignore[arg-type]
@@ -115,6 +117,22 @@ class SendrailStack(Stack):
         # functions, the functions only on the API's id).
         base_url = public_base_url or self.api.base_url()
         self.functions.set_public_base_url(base_url)
+        # The links in sent mail go to the tracking HTTP API (or its branded domain). A
+        # deployment that gave ``publicBaseUrl`` and no ``trackingDomain`` keeps its links
+        # on that domain (which fronts the REST API) rather than an ``execute-api`` host.
+        self.tracking_api = TrackingApi(
+            self,
+            "TrackingApi",
+            function=self.functions.by_name["tracking"],
+            removal=removal,
+            domain=tracking_domain,
+        )
+        tracking_url = (
+            public_base_url
+            if public_base_url and not tracking_domain
+            else self.tracking_api.base_url()
+        )
+        self.functions.set_tracking_base_url(tracking_url)
         self.feedback = self._ses_feedback(key, base_url)
         self.feedback_events = SesFeedbackEvents(self, "SesFeedbackEvents", topic=self.feedback)
         # Dispatch names it on every SES send (``ProviderConfig.ses_configuration_set``).
@@ -142,6 +160,7 @@ class SendrailStack(Stack):
                 timeouts={name: spec.timeout for name, spec in FUNCTIONS.items()},
                 queues=dict(queues.by_name),
                 api=self.api.rest,
+                tracking_api=self.tracking_api.http,
             ),
             key=key,
             email=alarm_email,
@@ -149,6 +168,20 @@ class SendrailStack(Stack):
         CfnOutput(
             self, "ApiUrl", value=self.api.rest.url, description="base URL of the sendrail API"
         )
+        CfnOutput(
+            self,
+            "TrackingUrl",
+            value=tracking_url,
+            description="base URL of the links in sent mail (opens, clicks, unsubscribe)",
+        )
+        if tracking_domain is not None and self.tracking_api.domain is not None:
+            CfnOutput(
+                self,
+                "TrackingDomainCname",
+                value=self.tracking_api.domain.regional_domain_name,
+                description=f"create a DNS record: {tracking_domain.name} CNAME to this value"
+                " (or a Route 53 alias to it)",
+            )
         CfnOutput(
             self,
             "SesFeedbackTopic",

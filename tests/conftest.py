@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from sendrail.api_routes import reader_route
 from sendrail.clock import SystemClock
 from sendrail.functions_spec import FUNCTIONS
 from sendrail.services.deps import Deps
 from sendrail_local.aws import LocalResources, _atomic_requests, create_resources, fake_credentials
-from sendrail_local.events import api_gateway_event, scheduled_event
+from sendrail_local.events import api_gateway_event, http_api_event, scheduled_event
 from sendrail_local.lambdas import LocalContext
 from sendrail_local.outbox import Outbox
 from sendrail_local.sink import SmtpSink
@@ -153,10 +154,12 @@ class Reply:
 
 
 class Api:
-    """Calls a handler exactly as API Gateway would."""
+    """Calls a handler exactly as API Gateway would: the REST API's events, or with
+    ``http_api`` the tracking HTTP API's (payload format 2.0, for the readers' routes)."""
 
-    def __init__(self, function: str = "enqueue") -> None:
+    def __init__(self, function: str = "enqueue", *, http_api: bool = False) -> None:
         self.function = function
+        self.http_api = http_api
         self.token: str | None = None
 
     def call(
@@ -181,14 +184,29 @@ class Api:
             raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         )
         parts = urlsplit(path)
-        event = api_gateway_event(
-            method,
-            parts.path,
-            parts.query,
-            hdrs,
-            payload,
-            source_ip=source_ip,
-            now=datetime.now(UTC),
+        route_key = reader_route(method, parts.path)
+        if self.http_api and route_key is None:
+            raise AssertionError(f"the tracking HTTP API has no route for {method} {path}")
+        event = (
+            http_api_event(
+                route_key,
+                parts.path,
+                parts.query,
+                hdrs,
+                payload,
+                source_ip=source_ip,
+                now=datetime.now(UTC),
+            )
+            if self.http_api and route_key
+            else api_gateway_event(
+                method,
+                parts.path,
+                parts.query,
+                hdrs,
+                payload,
+                source_ip=source_ip,
+                now=datetime.now(UTC),
+            )
         )
         module = __import__(f"functions.{self.function}.handler", fromlist=["handler"])
         result = module.handler(event, LocalContext(self.function, 29))

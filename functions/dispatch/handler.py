@@ -103,7 +103,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         deps,
         run,
         senders=ProviderSenders(deps, run.provider_config),
-        personalise=personaliser(deps.signing_key, deps.public_base_url),
+        personalise=personaliser(deps.signing_key, deps.tracking_base_url),
         lane_context=thread_trace_context(),
     )
     report = dispatcher.run(lambda: context.get_remaining_time_in_millis() / 1000.0)

@@ -1,5 +1,10 @@
 """Lambda entry point of ``tracking``: the public endpoints (no API key), and SQS events
-from the ``events`` queue (opens and clicks recorded later)."""
+from the ``events`` queue (opens and clicks recorded later).
+
+The readers' routes (``sendrail.api_routes.READER_ROUTES``) are one set of functions on a
+``Router`` that both resolvers include: the tracking HTTP API's payload 2.0 events (the
+links dispatch writes now) and the REST API's events (links already sent, and SES's
+notifications, which only the REST API serves)."""
 
 from __future__ import annotations
 
@@ -7,8 +12,19 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    APIGatewayRestResolver,
+    Request,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import (
+    APIGatewayProxyEvent,
+    APIGatewayProxyEventV2,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sendrail import json_body
 from sendrail.domain.tracking import CLICK, OPEN, is_safe_location
@@ -19,17 +35,24 @@ from sendrail.services import bounces, sns, tracking
 from functions.tracking import pages
 from functions.tracking.wiring import deps, sns_policy
 
-app = APIGatewayRestResolver()  # no models here: the pixel is bytes
+readers = Router()  # no models here: the pixel is bytes
 
 # The smallest transparent GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private", "Pragma": "no-cache"}
 
 
-def _client() -> tuple[str | None, str | None]:
-    event = app.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    return headers.get("user-agent"), event.request_context.identity.source_ip
+def _client(request: Request) -> tuple[str | None, str | None]:
+    """The reader's user agent and address, from either shape of event. Read from the
+    ``Request`` the resolving resolver injects, not ``readers.current_event``: a router
+    included twice answers with the last resolver's event, and the local stack keeps each
+    resolver's event apart per thread."""
+    event = request.resolved_event
+    agent = event.headers.get("user-agent")  # case-insensitive
+    if isinstance(event, APIGatewayProxyEventV2):
+        return agent, event.request_context.http.source_ip
+    assert isinstance(event, APIGatewayProxyEvent)
+    return agent, event.request_context.identity.source_ip
 
 
 def _html(status: int, body: str) -> Response[str]:
@@ -41,9 +64,11 @@ def _html(status: int, body: str) -> Response[str]:
     )
 
 
-@app.get("/track/open/<token>", summary="Open pixel", tags=["tracking"], include_in_schema=False)
-def open_pixel(token: str) -> Response[bytes]:
-    agent, ip = _client()
+@readers.get(
+    "/track/open/<token>", summary="Open pixel", tags=["tracking"], include_in_schema=False
+)
+def open_pixel(token: str, request: Request) -> Response[bytes]:
+    agent, ip = _client(request)
     # Recorded now or queued; a bad token is ignored; the reader gets the GIF either way.
     tracking.track(deps(), tracking.Hit(OPEN, token, agent, ip))
     return Response(
@@ -54,19 +79,19 @@ def open_pixel(token: str) -> Response[bytes]:
     )
 
 
-@app.get(
+@readers.get(
     "/track/click/<token>", summary="Click redirect", tags=["tracking"], include_in_schema=False
 )
-def click(token: str) -> Response[str]:
+def click(token: str, request: Request) -> Response[str]:
     url = tracking.click_url(deps(), token)  # from the signed token: no storage read
     if url is None or not is_safe_location(url):  # a Location never carries a line break
         return _html(404, pages.not_found())
-    agent, ip = _client()
+    agent, ip = _client(request)
     tracking.track(deps(), tracking.Hit(CLICK, token, agent, ip))
     return Response(status_code=302, body="", headers={"Location": url, **NO_STORE})
 
 
-@app.get(
+@readers.get(
     "/unsubscribe/<token>", summary="Unsubscribe page", tags=["tracking"], include_in_schema=False
 )
 def unsubscribe_page(token: str) -> Response[str]:
@@ -76,7 +101,7 @@ def unsubscribe_page(token: str) -> Response[str]:
     return _html(200, pages.confirm_unsubscribe(target.email))  # a GET never unsubscribes
 
 
-@app.post(
+@readers.post(
     "/unsubscribe/<token>",
     summary="One-click unsubscribe (RFC 8058)",
     tags=["tracking"],
@@ -87,6 +112,12 @@ def unsubscribe(token: str) -> Response[str]:
     if target is None:
         return _html(404, pages.not_found())
     return _html(200, pages.unsubscribed(target.email))
+
+
+app = APIGatewayRestResolver()  # the REST API: every public route
+app.include_router(readers)
+http_app = APIGatewayHttpResolver()  # the tracking HTTP API: the readers' routes only
+http_app.include_router(readers)
 
 
 @app.post(
@@ -148,4 +179,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         from functions.tracking import events  # noqa: PLC0415
 
         return events.handle(event, context)
+    if event.get("version") == "2.0":  # the tracking HTTP API
+        return http_app.resolve(event, context)
     return app.resolve(event, context)

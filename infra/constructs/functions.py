@@ -237,3 +237,9 @@ class Functions(Construct):
     def set_public_base_url(self, url: str) -> None:
         for fn in self.by_name.values():
             fn.add_environment("SENDRAIL_PUBLIC_BASE_URL", url)
+
+    def set_tracking_base_url(self, url: str) -> None:
+        """The functions that write links for readers: dispatch (sent mail) and enqueue
+        (previews and proofs)."""
+        for name in ("dispatch", "enqueue"):
+            self.by_name[name].add_environment("SENDRAIL_TRACKING_BASE_URL", url)

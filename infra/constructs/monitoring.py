@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_kms as kms
@@ -34,12 +35,13 @@ API_5XX = 5
 @dataclass(frozen=True)
 class Watched:
     """What the alarms watch: the functions (with their timeouts in seconds), the queues
-    by logical name, and the API."""
+    by logical name, the API and the tracking HTTP API."""
 
     functions: dict[str, lambda_.Function]
     timeouts: dict[str, int]
     queues: dict[str, sqs.Queue]
     api: apigw.RestApi
+    tracking_api: apigwv2.HttpApi
 
 
 def custom(name: str, statistic: str = "Sum") -> cw.Metric:
@@ -120,6 +122,12 @@ class Monitoring(Construct):
             watched.api.metric_server_error(period=PERIOD, statistic="Sum"),
             threshold=API_5XX,
             description="the API answered server errors",
+        )
+        self._alarm(
+            "tracking api 5xx",
+            watched.tracking_api.metric_server_error(period=PERIOD, statistic="Sum"),
+            threshold=API_5XX,
+            description="the tracking API answered readers with server errors",
         )
         self._alarm(
             "mailbox needs reauth",
@@ -203,12 +211,20 @@ class Monitoring(Construct):
                     watched.api.metric_client_error(period=PERIOD),
                     watched.api.metric_server_error(period=PERIOD),
                 ],
-                width=12,
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Tracking API",
+                left=[
+                    watched.tracking_api.metric_client_error(period=PERIOD),
+                    watched.tracking_api.metric_server_error(period=PERIOD),
+                ],
+                width=8,
             ),
             cw.GraphWidget(
                 title="Mailboxes needing attention",
                 left=[custom("MailboxNeedsReauth"), custom("MailboxPausedForRate")],
-                width=12,
+                width=8,
             ),
         )
         return dashboard

@@ -1,4 +1,5 @@
-"""Lambda event payloads: API Gateway REST proxy events and EventBridge scheduled events."""
+"""Lambda event payloads: API Gateway REST proxy events, HTTP API events (payload format
+2.0) and EventBridge scheduled events."""
 
 from __future__ import annotations
 
@@ -49,6 +50,61 @@ def api_gateway_event(
             "accountId": "123456789012",
             "apiId": "local",
             "protocol": "HTTP/1.1",
+        },
+        "body": (body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode())
+        if body
+        else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+def http_api_event(
+    route_key: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    source_ip: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """An HTTP API event in payload format 2.0, as the tracking API's ``$default`` stage
+    delivers it: header names in lower case, cookies apart, the client in
+    ``requestContext.http``; ``route_key`` is the matched route (``GET /track/{proxy+}``)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    cookie = lowered.pop("cookie", "")
+    content_type = lowered.get("content-type", "")
+    is_text = not body or any(content_type.startswith(t) for t in TEXT_TYPES)
+    parsed = parse_qs(query, keep_blank_values=True)
+    method, _, resource = route_key.partition(" ")
+    prefix = resource.removesuffix("/{proxy+}")
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "cookies": [c.strip() for c in cookie.split(";") if c.strip()] or None,
+        "headers": lowered,
+        "queryStringParameters": {k: ",".join(v) for k, v in parsed.items()} or None,
+        "pathParameters": {"proxy": path.removeprefix(prefix + "/")},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
         },
         "body": (body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode())
         if body

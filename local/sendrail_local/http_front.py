@@ -1,5 +1,7 @@
-"""The HTTP front: each request becomes an API Gateway REST proxy event for the same
-handler Lambda runs; ``/_local/*`` is served here (never deployed)."""
+"""The HTTP front: each request becomes the API Gateway event the same handler gets in
+AWS: the readers' routes (``sendrail.api_routes.READER_ROUTES``, where sent links point)
+as the tracking HTTP API's payload 2.0 events, everything else as a REST proxy event;
+``/_local/*`` is served here (never deployed)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sendrail.api_routes import function_for
+from sendrail.api_routes import function_for, reader_route
 from sendrail.clock import to_rfc3339
 
-from sendrail_local.events import api_gateway_event
+from sendrail_local.events import api_gateway_event, http_api_event
 
 log = logging.getLogger("sendrail.local.http")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -155,15 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items()}
         # Requests run side by side; only a clock advance excludes them (virtual clock).
         guard = stack.world.reader if stack.clock.virtual else nullcontext()
+        route_key = reader_route(method, parts.path)
+        request = (parts.path, parts.query, headers, body)
         with guard:
-            event = api_gateway_event(
-                method,
-                parts.path,
-                parts.query,
-                headers,
-                body,
-                source_ip=self.client_address[0],
-                now=stack.clock.now(),
+            client, now = self.client_address[0], stack.clock.now()
+            event = (
+                http_api_event(route_key, *request, source_ip=client, now=now)
+                if route_key
+                else api_gateway_event(method, *request, source_ip=client, now=now)
             )
             try:
                 result = stack.functions.invoke(function, event)
@@ -177,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] = dict(result.get("headers") or {})
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
+        if result.get("cookies"):  # payload 2.0's answer carries its cookies apart
+            headers["Set-Cookie"] = result["cookies"][-1]
         raw = result.get("body") or ""
         body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         self._reply(int(result.get("statusCode", 200)), body, headers)

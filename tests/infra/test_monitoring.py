@@ -102,6 +102,17 @@ def test_given_the_api_then_server_errors_alarm(template):
     assert errors["Threshold"] == API_5XX
 
 
+def test_given_the_tracking_api_then_its_server_errors_alarm_and_are_on_the_dashboard(template):
+    (http_api,) = template.find_resources("AWS::ApiGatewayV2::Api")
+    (errors,) = _watching(_alarms(template), "5xx")  # the HTTP API's metric name
+    assert errors["Namespace"] == "AWS/ApiGateway"
+    assert errors["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": http_api}}]
+    assert errors["Threshold"] == API_5XX and errors["Statistic"] == "Sum"
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "Tracking API" in body and '\\"5xx\\"' in body and http_api in body
+
+
 @pytest.mark.parametrize("metric", ["MailboxNeedsReauth", "MailboxPausedForRate"])
 def test_given_a_mailbox_an_operator_must_act_on_then_its_metric_alarms(template, metric):
     (alarm,) = _watching(_alarms(template), metric)

@@ -18,11 +18,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
 
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
+from sendrail.api_routes import READER_ROUTES
 from sendrail.functions_spec import schedules
 from sendrail.storage.queues import BANDS, queue_specs
 from sendrail.storage.tables import table_specs
 
 from infra.app import build
+from infra.constructs.tracking_api import BURST_LIMIT, RATE_LIMIT, TrackingDomain
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f2b6c1e-5d7a-4e9b-8f3c-1a2b3c4d5e6f"
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -238,6 +242,152 @@ def test_given_the_api_then_routes_reach_their_functions(synthesized):
         },
     )
     template.has_output("ApiUrl", {})
+
+
+def _function(template: Template, name: str) -> tuple[str, dict[str, Any]]:
+    return next(
+        (logical, v["Properties"])
+        for logical, v in _resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == f"functions.{name}.handler.handler"
+    )
+
+
+def test_given_the_tracking_api_then_the_readers_routes_reach_tracking_in_payload_2(
+    synthesized,
+):
+    _, template, _ = synthesized
+    (api,) = _resources(template, "AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["ProtocolType"] == "HTTP"
+    routes = {
+        r["Properties"]["RouteKey"]
+        for r in _resources(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes == {
+        f"{method} {prefix}/{{proxy+}}" for prefix, methods in READER_ROUTES for method in methods
+    }
+    assert routes == {
+        "GET /track/{proxy+}",
+        "GET /unsubscribe/{proxy+}",
+        "POST /unsubscribe/{proxy+}",
+    }
+    tracking, _ = _function(template, "tracking")
+    (integration,) = _resources(template, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
+    assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
+    assert tracking in json.dumps(integration["Properties"]["IntegrationUri"])
+    (stage,) = _resources(template, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert (props["StageName"], props["AutoDeploy"]) == ("$default", True)
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": RATE_LIMIT,
+        "ThrottlingBurstLimit": BURST_LIMIT,
+    }
+    assert "$context.requestId" in props["AccessLogSettings"]["Format"]
+    assert "DestinationArn" in props["AccessLogSettings"]
+    template.resource_count_is("AWS::ApiGatewayV2::DomainName", 0)
+    # The REST API keeps the same paths: links already sent keep working.
+    template.has_resource_properties(
+        "AWS::ApiGateway::Resource", {"PathPart": "track", "ParentId": Match.any_value()}
+    )
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "unsubscribe"})
+
+
+def test_given_no_tracking_domain_then_links_use_the_http_apis_own_url(synthesized):
+    _, template, _ = synthesized
+    (api_id,) = _resources(template, "AWS::ApiGatewayV2::Api")
+    for name in ("dispatch", "enqueue"):  # sent mail; previews and proofs
+        _, props = _function(template, name)
+        url = props["Environment"]["Variables"]["SENDRAIL_TRACKING_BASE_URL"]
+        assert {"Ref": api_id} in url["Fn::Join"][1], url
+        assert ".execute-api." in json.dumps(url) and "/v1" not in json.dumps(url)
+    for name in ("tracking", "token_refresh", "inbox"):  # they write no reader's links
+        _, props = _function(template, name)
+        assert "SENDRAIL_TRACKING_BASE_URL" not in props["Environment"]["Variables"]
+    template.has_output("TrackingUrl", {})
+    assert "TrackingDomainCname" not in template.to_json()["Outputs"]
+
+
+def test_given_a_tracking_domain_then_it_maps_to_the_http_api_and_links_use_it(tmp_path: Path):
+    app = App(
+        context={
+            "bundleDependencies": "false",
+            "trackingDomain": "t.example.com",
+            "trackingCertificateArn": CERTIFICATE,
+        },
+        outdir=str(tmp_path),
+    )
+    stack = build(app)
+    app.synth()  # cdk-nag runs here: the domain must pass it too
+    template = Template.from_stack(stack)
+    (domain_id,) = _resources(template, "AWS::ApiGatewayV2::DomainName")
+    (api_id,) = _resources(template, "AWS::ApiGatewayV2::Api")
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::DomainName",
+        {
+            "DomainName": "t.example.com",
+            "DomainNameConfigurations": [
+                Match.object_like({"CertificateArn": CERTIFICATE, "EndpointType": "REGIONAL"})
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::ApiMapping",
+        {"ApiId": {"Ref": api_id}, "DomainName": {"Ref": domain_id}, "Stage": Match.any_value()},
+    )
+    for name in ("dispatch", "enqueue"):
+        _, props = _function(template, name)
+        assert props["Environment"]["Variables"]["SENDRAIL_TRACKING_BASE_URL"] == (
+            "https://t.example.com"
+        )
+        # The API's own links (OAuth callbacks, invitations) stay on the REST API.
+        public = props["Environment"]["Variables"]["SENDRAIL_PUBLIC_BASE_URL"]
+        assert ".execute-api." in json.dumps(public)
+    outputs = template.to_json()["Outputs"]
+    cname = outputs["TrackingDomainCname"]
+    assert cname["Value"] == {"Fn::GetAtt": [domain_id, "RegionalDomainName"]}
+    assert "t.example.com CNAME" in cname["Description"]
+    assert outputs["TrackingUrl"]["Value"] == "https://t.example.com"
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success" and nag["violations"] == []
+
+
+def test_given_a_public_base_url_and_no_tracking_domain_then_links_stay_on_it(tmp_path: Path):
+    """A deployment already on its own domain (in front of the REST API) keeps its branded
+    links rather than moving them to an ``execute-api`` host."""
+    app = App(
+        context={"bundleDependencies": "false", "publicBaseUrl": "https://mail.example.com"},
+        outdir=str(tmp_path),
+    )
+    template = Template.from_stack(build(app))
+    for name in ("dispatch", "enqueue"):
+        _, props = _function(template, name)
+        variables = props["Environment"]["Variables"]
+        assert variables["SENDRAIL_TRACKING_BASE_URL"] == "https://mail.example.com"
+        assert variables["SENDRAIL_PUBLIC_BASE_URL"] == "https://mail.example.com"
+
+
+def test_given_good_tracking_domain_context_then_it_is_read_as_a_host_name():
+    domain = TrackingDomain.from_context(" T.Example.COM. ", CERTIFICATE)
+    assert domain == TrackingDomain("t.example.com", CERTIFICATE)
+    assert TrackingDomain.from_context("t.xn--p1ai", CERTIFICATE) is not None
+    assert TrackingDomain.from_context(None, None) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"trackingDomain": "t.example.com"},
+        {"trackingCertificateArn": CERTIFICATE},
+        {"trackingDomain": "https://t.example.com", "trackingCertificateArn": CERTIFICATE},
+        {"trackingDomain": "t.example.com", "trackingCertificateArn": "not-an-arn"},
+        {"trackingDomain": "t.example.com/x", "trackingCertificateArn": CERTIFICATE},
+        {"trackingDomain": "localhost", "trackingCertificateArn": CERTIFICATE},
+    ],
+)
+def test_given_bad_tracking_domain_context_then_it_is_refused_before_synth(bad: dict[str, str]):
+    with pytest.raises(ValueError, match="tracking"):
+        TrackingDomain.from_context(bad.get("trackingDomain"), bad.get("trackingCertificateArn"))
 
 
 def test_given_least_privilege_then_only_dispatch_and_the_api_may_send_through_ses(synthesized):

@@ -93,6 +93,7 @@ def _setup(
         secrets=SecretBox(env["SENDRAIL_KMS_KEY_ID"], REGION),
         signing_key=TEST_SIGNING_KEY.encode(),
         public_base_url="http://127.0.0.1:9",
+        tracking_base_url="http://127.0.0.1:9",
     )
     deps.settings.put_sending(TENANT, SendingSettings())
     for i in range(mailboxes_):

@@ -120,6 +120,7 @@ def _deps(prefix: str) -> Deps:
         secrets=SecretBox(resources.kms_key_id, REGION),
         signing_key=b"property-test",
         public_base_url="http://127.0.0.1:9",
+        tracking_base_url="http://127.0.0.1:9",
     )
 
 

@@ -21,6 +21,10 @@ class CommonSettings(BaseSettings):
     signing_key: SecretStr | None = None
     signing_secret_arn: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # SENDRAIL_TRACKING_BASE_URL: where the links in sent mail point (open pixel, click
+    # redirects, unsubscribe page and List-Unsubscribe): the tracking HTTP API or a branded
+    # tracking domain. Unset, the public base URL (the local stack, older deployments).
+    tracking_base_url: str | None = None
     stage: str = "aws"  # "aws" or "local"
     # SENDRAIL_ALLOW_PRIVATE_HOSTS: let mailboxes and fetched URLs reach loopback, private
     # and link-local hosts (the local stack's sink). Never on in AWS.
@@ -37,10 +41,14 @@ class CommonSettings(BaseSettings):
             raise ValueError(f"missing table names: {sorted(missing)}")
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "tracking_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
+
+    def tracking_url(self) -> str:
+        """The base of every link a reader follows from a sent message."""
+        return self.tracking_base_url or self.public_base_url
 
     def table_names(self) -> TableNames:
         return TableNames(**{k: self.tables[k] for k in MODELS})

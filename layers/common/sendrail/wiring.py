@@ -42,6 +42,7 @@ def build_deps(settings: CommonSettings) -> Deps:
         secrets=SecretBox(settings.kms_key_id, settings.region),
         signing_key=signing_key(settings),
         public_base_url=settings.public_base_url,
+        tracking_base_url=settings.tracking_url(),
     )
 
 

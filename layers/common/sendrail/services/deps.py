@@ -29,7 +29,8 @@ class Deps:
     queues: SqsQueues
     secrets: SecretBox
     signing_key: bytes
-    public_base_url: str
+    public_base_url: str  # the API's own URL: OAuth callbacks, invitations, the dashboard
+    tracking_base_url: str  # the links in sent mail: open pixel, clicks, unsubscribe
     clock: Clock = field(default_factory=SystemClock)
     tenancy: TenancyRepo = field(default_factory=TenancyRepo)
     mailboxes: MailboxRepo = field(default_factory=MailboxRepo)

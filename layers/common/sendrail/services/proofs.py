@@ -126,7 +126,7 @@ def message_for(
     tests. A template that fails for this recipient: :class:`ValidationFailed` naming the
     campaign's field (``subject``, ``html`` or ``text``)."""
     settings = deps.settings.sending(campaign.tenant_id)
-    personalise = personaliser(deps.signing_key, deps.public_base_url, test=True)
+    personalise = personaliser(deps.signing_key, deps.tracking_base_url, test=True)
     try:
         return compose(
             campaign,
