@@ -1,6 +1,6 @@
 """Recipients' raw calls (the claim before every send, the batch writes) go through one
-shared client whose User-Agent is fixed, so botocore does not build that header anew on
-every request; ``bind`` starts a new one."""
+shared client, and SQS calls through the queues' client, both with a fixed User-Agent, so
+botocore does not build that header anew on every request; ``bind`` starts a new one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from sendrail.domain.models import Recipient, RecipientStatus
 from sendrail.services.deps import Deps
-from sendrail.storage import tables
+from sendrail.storage import clients, tables
 from sendrail.storage.tables import RecipientItem
 
 
@@ -46,7 +46,7 @@ def test_given_a_claim_then_it_goes_out_with_the_fixed_user_agent(deps: Deps) ->
     finally:
         client.meta.events.unregister("before-send.dynamodb.UpdateItem", record)
     assert claimed is not None and claimed.status is RecipientStatus.SENDING
-    assert seen == [tables.USER_AGENT]
+    assert seen == [clients.USER_AGENT]
 
 
 def test_given_threads_at_once_then_one_client_and_bind_starts_a_new_one(deps: Deps) -> None:
@@ -66,3 +66,18 @@ def test_given_threads_at_once_then_one_client_and_bind_starts_a_new_one(deps: D
     names = tables.TableNames(**{n: m.Meta.table_name for n, m in tables.MODELS.items()})
     tables.bind(names, RecipientItem.Meta.region, RecipientItem.Meta.host)
     assert tables.client(RecipientItem) is not found[0]
+
+
+def test_given_sqs_calls_then_they_go_out_with_the_fixed_user_agent(deps: Deps) -> None:
+    sqs = deps.queues.client
+    seen: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        seen.append(request.headers["User-Agent"].decode())
+
+    sqs.meta.events.register("before-send.sqs.ReceiveMessage", record)
+    try:
+        deps.queues.receive("send-normal", max_messages=10, visibility=30, wait=0)
+    finally:
+        sqs.meta.events.unregister("before-send.sqs.ReceiveMessage", record)
+    assert seen == [clients.USER_AGENT]
