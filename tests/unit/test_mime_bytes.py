@@ -84,6 +84,14 @@ def test_given_typical_and_awkward_messages_then_the_bytes_are_the_email_package
     _same(_message(**fields))
 
 
+def test_given_the_same_moment_in_two_zones_then_each_date_header_has_its_own_zone():
+    # The Date line is written once a second: equal moments in two zones are two lines.
+    utc = datetime(2026, 3, 2, 4, 59, 59, 123456, tzinfo=UTC)
+    eastern = utc.astimezone(timezone(timedelta(hours=-5)))
+    for when in (utc, eastern, utc.replace(microsecond=999), eastern):
+        _same(_message(date=when))
+
+
 _TEXT = st.text(
     alphabet=st.one_of(
         st.sampled_from(" \t\r\n=.-é€😀\x0b\x0c\x85\u2028"),

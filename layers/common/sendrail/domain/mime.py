@@ -12,12 +12,13 @@ Every user-controlled header value is checked for line breaks here (Python 3.11.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import charset as charsets
 from email.header import Header
 from email.policy import compat32
@@ -100,12 +101,22 @@ def _fold(name: str, value: str) -> bytes:
 
 
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+# Boundaries need not be unpredictable (``email.generator`` draws them with ``random``):
+# a generator seeded once spares every message a system call for fresh random bytes.
+_DRAW = random.Random(secrets.randbits(128))  # noqa: S311
 
 
 def _boundary() -> str:
     """A boundary as ``email.generator`` draws one. It can never occur in the parts: it
     holds ``=``, which quoted-printable always encodes."""
-    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
+    return f"{'=' * 15}{_DRAW.randrange(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
+
+
+@lru_cache(maxsize=4)
+def _date_line(second: datetime, offset: timedelta | None) -> bytes:
+    """The ``Date`` header line, written once a second (``second`` has no microseconds;
+    ``offset`` is its zone's, as equal moments in two zones are equal keys)."""
+    return _fold("Date", format_datetime(second))
 
 
 _PLACEHOLDER = "=" * 15 + "0" * _BOUNDARY_DIGITS + "=="
@@ -186,7 +197,7 @@ class OutgoingMessage:
             _fold("From", _address(self.from_name, self.from_email)),
             _fold("To", _address(None, self.to)),
             _fold("Subject", _header(self.subject)),
-            _fold("Date", format_datetime(self.date)),
+            _date_line(self.date.replace(microsecond=0), self.date.utcoffset()),
             _fold("Message-ID", _header(self.message_id)),
         ]
         if self.reply_to:

@@ -34,6 +34,16 @@ from sendrail.providers.egress import EgressPolicy, EgressRefused, connect
 
 # RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail.
 _ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+# A plain address: a dot-atom local part (RFC 5322 atext, no specials) at a host name.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def smtp_path(address: str) -> str:
+    """``<address>`` for MAIL FROM and RCPT TO, as ``smtplib.quoteaddr`` writes it. That
+    parses every address with ``email.utils.parseaddr`` (on every send, twice); a plain
+    address, which nearly all are, comes out of it as it went in, so it is not parsed."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 # --- connections through the egress guard ---------------------------------------------------------
@@ -180,7 +190,8 @@ class SmtpSender:
         for attempt in range(2):
             conn = self._connection()
             try:
-                code, reply = conn.mail(message.from_email)
+                conn.putcmd("mail", "FROM:" + smtp_path(message.from_email))
+                code, reply = conn.getreply()
             except (smtplib.SMTPServerDisconnected, OSError):
                 # A reused connection the server closed while idle: reconnect once.
                 self._drop()
@@ -199,7 +210,8 @@ class SmtpSender:
         self, conn: smtplib.SMTP, message: OutgoingMessage, payload: bytes
     ) -> SendReceipt:
         try:
-            code, reply = conn.rcpt(message.to)
+            conn.putcmd("rcpt", "TO:" + smtp_path(message.to))
+            code, reply = conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError):
             self._drop()
             raise TemporarySendError(

@@ -18,6 +18,7 @@ from pynamodb.expressions.update import Action
 
 from sendrail.domain import recipient_data
 from sendrail.domain.models import Recipient, RecipientStatus
+from sendrail.storage import tables
 from sendrail.storage.codec import is_conditional_failure, resume_key
 from sendrail.storage.tables import RecipientItem
 
@@ -29,9 +30,9 @@ _CLAIM = (
 
 
 def _client() -> Any:
-    """The botocore client pynamodb uses, for the few calls that need ReturnValues it does
-    not offer (knowing whether an open or a click is the recipient's first)."""
-    return RecipientItem._get_connection().connection.client
+    """The botocore client for raw calls: the hot paths (claims, batch writes) and those
+    that need ReturnValues pynamodb does not offer (whether an open is the first)."""
+    return tables.client(RecipientItem)
 
 
 def _when(now: datetime) -> str:

@@ -16,6 +16,7 @@ Tables:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+from sendrail.storage import clients
 
 
 class _Meta:
@@ -222,6 +225,34 @@ class TableNames:
 POOL_CONNECTIONS = 64
 
 
+# Raw calls on the hot paths (claims, batch writes of recipients) go through one client per
+# region and endpoint, shared by all threads (botocore clients are thread-safe), made as
+# pynamodb makes its own (its pool, timeouts and retries) with our clients' configuration
+# (``sendrail.storage.clients``: a fixed User-Agent, no client-side validation).
+_CLIENTS: dict[tuple[str | None, str | None], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client(model: type[Model]) -> Any:
+    """The botocore DynamoDB client for raw calls on ``model``'s table."""
+    key = (model.Meta.region, model.Meta.host)
+    found = _CLIENTS.get(key)
+    if found is None:
+        with _CLIENTS_LOCK:  # one client per key, whichever thread asks first
+            found = _CLIENTS.get(key)
+            if found is None:
+                found = _CLIENTS[key] = clients.client(
+                    "dynamodb",
+                    key[0],
+                    endpoint_url=key[1],
+                    connect_timeout=15,
+                    read_timeout=30,
+                    max_pool_connections=POOL_CONNECTIONS,
+                    retries={"mode": "standard", "total_max_attempts": 4},
+                )
+    return found
+
+
 def bind(names: TableNames, region: str, host: str | None = None) -> None:
     """Point every model at its table. Called once per cold start (and by tests).
 
@@ -233,6 +264,8 @@ def bind(names: TableNames, region: str, host: str | None = None) -> None:
         model.Meta.host = host
         model.Meta.max_pool_connections = POOL_CONNECTIONS
         model._connection = None
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
 
 
 @dataclass(frozen=True)
