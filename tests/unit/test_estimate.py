@@ -112,3 +112,25 @@ def test_given_the_work_runs_out_then_the_rest_goes_at_the_pace_simulated():
     assert sum(n for _, n in est.per_day) == 30_000
     assert {n for _, n in est.per_day} == {3000}
     assert est.completes_at is not None and est.completes_at.date() == date(2026, 12, 2)
+
+
+def test_given_a_per_minute_cap_then_each_minute_of_the_step_is_used():
+    """Outlook's 30 a minute: 1,000 go out in 34 minutes, not in 34 quarters of an hour."""
+    outlook = SimulatedSender(
+        rules_at=lambda _w: Rules((FixedRule(Period.DAY, 10_000), FixedRule(Period.MINUTE, 30)))
+    )
+    est = simulate(1_000, [outlook], MONDAY_8)
+    assert est.completes_at is not None
+    assert timedelta(minutes=33) <= est.completes_at - MONDAY_8 <= timedelta(minutes=34)
+    assert est.per_day == [(MONDAY_8.date(), 1_000)]
+
+
+def test_given_a_shared_per_minute_rate_then_its_senders_fill_each_minute_together():
+    """An SES account of 60 a minute shared by two mailboxes: 600 in ten minutes."""
+    from sendrail.domain.estimate import SimulatedShared
+
+    account = SimulatedShared(Rules((FixedRule(Period.MINUTE, 60),)))
+    senders = [SimulatedSender(rules_at=lambda _w: Rules(), shared=("ses",)) for _ in range(2)]
+    est = simulate(600, senders, MONDAY_8, shared={"ses": account})
+    assert est.completes_at is not None
+    assert est.completes_at - MONDAY_8 == timedelta(minutes=9)

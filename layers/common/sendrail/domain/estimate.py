@@ -9,7 +9,11 @@ caps and batches, and the windows.
 
 Steps where nothing can be placed are skipped to the first step at which something may
 be (still on the grid of ``step``), so a campaign held by a small daily quota costs a few
-steps a day. The simulation stops at its horizon or once it has looked at
+steps a day. The grid is finer than ``step`` where a limit is: a mailbox capped per
+minute (Outlook's 30, an SES account's rate) is simulated minute by minute, else it would
+place one minute's worth per quarter of an hour. It is never finer than a minute (a
+sliding window of seconds then places one window's worth a minute: on the slow side).
+The simulation stops at its horizon or once it has looked at
 :data:`WORK` sender-steps (an API call must answer in seconds); what is left then is
 placed at the pace of its last seven simulated days (``Estimate.extrapolated_from``), so a
 campaign of 100,000 on an SES account of 200 a day still ends in about 500 days."""
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sendrail.domain import limits
-from sendrail.domain.limits import LimitState, Rules
+from sendrail.domain.limits import LimitState, Period, Rules
 from sendrail.domain.windows import Window, all_open, next_open_all, zone
 
 STEP = timedelta(minutes=15)
@@ -74,6 +78,8 @@ def simulate(
 ) -> Estimate:
     tz = zone(report_tz)
     pools = dict(shared or {})
+    rule_sets = [s.rules_at(start) for s in senders] + [p.rules for p in pools.values()]
+    step = min([step, *(_finest(rules) for rules in [*rule_sets, tenant_rules] if rules)])
     per_day: dict[date, int] = {}
     left = remaining
     tenant = tenant_state or LimitState()
@@ -136,6 +142,18 @@ def simulate(
             finished = last_at + timedelta(days=(ahead[-1][0] - last_at.astimezone(tz).date()).days)
             return Estimate(remaining, finished, days + ahead, extrapolated_from=ahead[0][0])
     return Estimate(remaining=remaining, completes_at=finished, per_day=sorted(per_day.items()))
+
+
+FINEST = timedelta(minutes=1)
+
+
+def _finest(rules: Rules) -> timedelta:
+    """The shortest period of the capping rules (a minute at the least), or a day."""
+    periods = [timedelta(days=1)]
+    periods += [timedelta(minutes=1) for r in rules.fixed if r.max and r.period is Period.MINUTE]
+    if rules.sliding is not None:
+        periods.append(timedelta(seconds=rules.sliding.seconds))
+    return max(FINEST, min(periods))
 
 
 def _at_pace(days: list[tuple[date, int]], left: int) -> list[tuple[date, int]]:
