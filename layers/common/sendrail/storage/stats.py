@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import Any
 
-from sendrail.storage import clients
+from sendrail.storage import tables
 from sendrail.storage.tables import StatItem
 
 
@@ -59,9 +58,9 @@ def _counters(item: Mapping[str, Any]) -> dict[str, int]:
 
 
 class StatsRepo:
-    @cached_property
+    @property
     def _client(self) -> Any:
-        return clients.client("dynamodb", StatItem.Meta.region)
+        return tables.client(StatItem)
 
     @property
     def _table(self) -> str:
