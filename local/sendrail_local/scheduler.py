@@ -2,7 +2,9 @@
 
 Wall clock: a background thread fires each schedule at its rate. Virtual clock: nothing
 fires until :meth:`Scheduler.advance` moves time; it then runs every invocation that would
-have fired meanwhile, in time order, moving the clock to each firing time first."""
+have fired meanwhile, in time order, moving the clock to each firing time first. Between
+two firings, requests waiting for the world get their turn (at the time reached so far);
+one advance runs at a time."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class Scheduler:
         self._jobs: list[Job] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._advancing = threading.Lock()  # one advance (or run_now) at a time
         self.runs: dict[str, int] = {}
 
     def add(self, name: str, every_seconds: float, run: Callable[[], None]) -> None:
@@ -56,7 +59,7 @@ class Scheduler:
     def advance(self, seconds: float) -> dict[str, int]:
         """Move the virtual clock by ``seconds``, firing due jobs in order."""
         fired: dict[str, int] = {j.name: 0 for j in self._jobs}
-        with self._world.writer:
+        with self._advancing, self._world.writer:
             target = self._clock.now() + timedelta(seconds=seconds)
             while True:
                 due = min(self._jobs, key=lambda j: j.next_at, default=None)
@@ -66,6 +69,7 @@ class Scheduler:
                 due.next_at += due.every
                 self._fire(due)
                 fired[due.name] += 1
+                self._world.yield_to_readers()
             self._clock.move_to(target)
         return fired
 
@@ -87,7 +91,7 @@ class Scheduler:
     def run_now(self, name: str) -> bool:
         for job in self._jobs:
             if job.name == name:
-                with self._world.writer:
+                with self._advancing, self._world.writer:
                     self._fire(job)
                 return True
         return False

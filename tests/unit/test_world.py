@@ -75,3 +75,91 @@ def test_given_a_reader_then_taking_the_world_exclusively_is_refused_not_a_deadl
     world = World()
     with world.reader, pytest.raises(RuntimeError):
         world.acquire_exclusive()
+
+
+def _until_a_reader_waits(world: World) -> None:
+    for _ in range(10_000):  # bounded: at most about ten seconds
+        if world._readers_waiting:
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError("the reader never started waiting")
+
+
+def test_given_a_waiting_reader_when_the_writer_steps_aside_then_it_runs_between_the_steps() -> (
+    None
+):
+    world = World()
+    order: list[str] = []
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def read() -> None:
+        with world.reader:
+            order.append("reader")
+            inside.set()
+            assert leave.wait(BOUND)
+
+    with world.writer:
+        order.append("step 1")
+        reader = _in_thread(read)
+        _until_a_reader_waits(world)
+        # The reader gets in while the writer steps aside; the writer waits for it to leave.
+        releaser = threading.Timer(0.05, lambda: (inside.wait(BOUND), leave.set()))
+        releaser.start()
+        world.yield_to_readers()
+        assert inside.is_set() and leave.is_set()
+        order.append("step 2")
+    reader.join(BOUND)
+    releaser.join(BOUND)
+    assert order == ["step 1", "reader", "step 2"]
+
+
+def test_given_no_reader_waiting_then_stepping_aside_keeps_the_world() -> None:
+    world = World()
+    with world.writer:
+        world.yield_to_readers()
+        assert world._writer == threading.get_ident()
+        with world.writer:  # nested: an outer step is not finished, nothing happens
+            world.yield_to_readers()
+            assert world._writer_depth == 2
+
+
+def test_given_a_reader_then_it_may_not_step_aside_for_others() -> None:
+    world = World()
+    with world.reader, pytest.raises(RuntimeError):
+        world.yield_to_readers()
+
+
+def test_given_a_long_advance_then_a_request_made_meanwhile_is_answered_before_it_ends() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sendrail_local.clock import LocalClock
+    from sendrail_local.scheduler import Scheduler
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock = LocalClock(start)
+    try:
+        world = World()
+        scheduler = Scheduler(clock, world)
+        seen: list[datetime] = []
+        runs: list[datetime] = []
+        requested = threading.Event()
+
+        def request() -> None:
+            with world.reader:
+                seen.append(clock.now())
+
+        def job() -> None:
+            runs.append(clock.now())
+            if len(runs) == 2:  # a request comes in while the advance is under way
+                requested.set()
+                _in_thread(request)
+                _until_a_reader_waits(world)
+
+        scheduler.add("dispatch", 60, job)
+        fired = scheduler.advance(3600)
+        assert fired == {"dispatch": 60} and requested.is_set()
+        assert seen == [start + timedelta(minutes=2)]  # answered between runs 2 and 3
+        assert clock.now() == start + timedelta(hours=1)
+    finally:
+        clock.stop()
