@@ -24,9 +24,10 @@ from sendrail_local.outbox import Outbox  # noqa: E402
 from sendrail_local.sink import SmtpSink  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
+from bench.quick import sized  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
-RECIPIENTS = 900
+RECIPIENTS = sized(900, 60)
 TARGET = 1.5
 
 

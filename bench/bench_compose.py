@@ -35,9 +35,10 @@ from sendrail.domain.templates import render  # noqa: E402
 from sendrail.services.personalise import personaliser  # noqa: E402
 
 from bench.harness import median  # noqa: E402
+from bench.quick import sized  # noqa: E402
 
-EMAILS = 400
-RUNS = 7
+EMAILS = sized(400, 20)
+RUNS = sized(7, 1)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY = b"bench-signing-key-0123456789abcdef"
 BASE = "https://t.example.com"

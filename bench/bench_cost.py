@@ -43,9 +43,10 @@ from sendrail_local.outbox import Outbox  # noqa: E402
 from sendrail_local.sink import SmtpSink  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
+from bench.quick import sized  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
-EMAILS = 1_000
+EMAILS = sized(1_000, 60)
 SCALE = 1_000_000 / EMAILS
 TARGET = 1.00  # dollars per 1M emails, SES's own fee excluded
 OPEN_RATE, CLICK_RATE = 0.30, 0.05

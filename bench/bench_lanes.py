@@ -46,12 +46,13 @@ from sendrail.services.personalise import personaliser  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
 from bench.memory_store import MemoryStore  # noqa: E402
+from bench.quick import sized  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
-LATENCY = float(__import__("os").environ.get("BENCH_LATENCY", "0.25"))
-SIZES = (1, 5, 20, 50)
-PER_MAILBOX = 16  # each lane sends this many: about four seconds of latency
-RUNS = 3
+LATENCY = sized(float(__import__("os").environ.get("BENCH_LATENCY", "0.25")), 0.02)
+SIZES = sized((1, 5, 20, 50), (1, 20, 50))
+PER_MAILBOX = sized(16, 2)  # each lane sends this many: about four seconds of latency
+RUNS = sized(3, 1)
 TARGET = 0.75
 LANES = DispatchOptions().lanes
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,8 +32,9 @@ from sendrail.providers.base import Sender, SendReceipt  # noqa: E402
 from sendrail.services.dispatch import Dispatcher, DispatchOptions  # noqa: E402
 
 from bench.memory_store import MemorySettings, MemoryStore  # noqa: E402
+from bench.quick import sized  # noqa: E402
 
-MAILBOXES, DAILY, RECIPIENTS = 30, 1_000, 100_000
+MAILBOXES, DAILY, RECIPIENTS = sized((30, 1_000, 100_000), (3, 200, 1_200))
 START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # a Monday, an hour before the window
 WINDOW = Window(start="08:00", end="20:00", timezone="UTC")
 

@@ -32,10 +32,11 @@ from sendrail_local.outbox import Outbox  # noqa: E402
 from sendrail_local.sink import SmtpSink  # noqa: E402
 
 from bench.harness import METER, aws, median  # noqa: E402
+from bench.quick import sized  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
-EMAILS = 400
-RUNS = 5
+EMAILS = sized(400, 20)
+RUNS = sized(5, 1)
 TARGET = 0.8
 HTML = (
     "<html><body><h1>Hello {{ first_name }}</h1>"
