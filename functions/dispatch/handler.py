@@ -5,30 +5,33 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.clock import SystemClock
-from sendrail.observability import (
-    count,
-    logger,
-    metrics,
-    metrics_enabled,
-    thread_trace_context,
-    tracer,
-)
-from sendrail.providers.base import ProviderConfig
-from sendrail.services import webhooks
-from sendrail.services.dispatch import (
-    Dispatcher,
-    DispatchOptions,
-    DispatchReport,
-    ProviderSenders,
-    activity,
-)
-from sendrail.services.personalise import personaliser
-from sendrail.services.provider_quotas import SesAccount
+from sendrail.cold_start import importing
 
-from functions.dispatch.wiring import system, wiring
+with importing():  # nothing to collect while the modules load (see cold_start)
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sendrail.clock import SystemClock
+    from sendrail.observability import (
+        count,
+        logger,
+        metrics,
+        metrics_enabled,
+        thread_trace_context,
+        tracer,
+    )
+    from sendrail.providers.base import ProviderConfig
+    from sendrail.services import webhooks
+    from sendrail.services.dispatch import (
+        Dispatcher,
+        DispatchOptions,
+        DispatchReport,
+        ProviderSenders,
+        activity,
+    )
+    from sendrail.services.personalise import personaliser
+    from sendrail.services.provider_quotas import SesAccount
+
+    from functions.dispatch.wiring import system, wiring
 
 
 def ses_account(config: ProviderConfig) -> SesAccount:

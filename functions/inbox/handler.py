@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import logger, metrics, tracer
-from sendrail.services import inbox
+from sendrail.cold_start import importing
 
-from functions.inbox.wiring import wiring
+with importing():  # nothing to collect while the modules load (see cold_start)
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sendrail.observability import logger, metrics, tracer
+    from sendrail.services import inbox
+
+    from functions.inbox.wiring import wiring
 
 
 @logger.inject_lambda_context(log_event=False)

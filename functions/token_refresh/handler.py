@@ -7,11 +7,14 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail.observability import count, logger, metrics, tracer
-from sendrail.services import oauth
+from sendrail.cold_start import importing
 
-from functions.token_refresh.wiring import wiring
+with importing():  # nothing to collect while the modules load (see cold_start)
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sendrail.observability import count, logger, metrics, tracer
+    from sendrail.services import oauth
+
+    from functions.token_refresh.wiring import wiring
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -12,28 +12,31 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import (
-    APIGatewayHttpResolver,
-    APIGatewayRestResolver,
-    Request,
-    Response,
-    content_types,
-)
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sendrail import json_body
-from sendrail.domain.tracking import CLICK, OPEN, is_safe_location
-from sendrail.http_errors import error_response
-from sendrail.observability import logger, metrics, tracer
-from sendrail.services import bounces, sns, tracking
+from sendrail.cold_start import importing
 
-from functions.tracking import pages
-from functions.tracking.wiring import deps, sns_policy
+with importing():  # nothing to collect while the modules load (see cold_start)
+    from aws_lambda_powertools.event_handler import (
+        APIGatewayHttpResolver,
+        APIGatewayRestResolver,
+        Request,
+        Response,
+        content_types,
+    )
+    from aws_lambda_powertools.event_handler.api_gateway import Router
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.data_classes import (
+        APIGatewayProxyEvent,
+        APIGatewayProxyEventV2,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sendrail import json_body
+    from sendrail.domain.tracking import CLICK, OPEN, is_safe_location
+    from sendrail.http_errors import error_response
+    from sendrail.observability import logger, metrics, tracer
+    from sendrail.services import bounces, sns, tracking
+
+    from functions.tracking import pages
+    from functions.tracking.wiring import deps, sns_policy
 
 readers = Router()  # no models here: the pixel is bytes
 
