@@ -64,13 +64,7 @@ class World:
                 return
             if me in self._readers:
                 raise RuntimeError("a reader cannot take the world exclusively (deadlock)")
-            self._writers_waiting += 1
-            try:
-                while self._writer is not None or self._readers:
-                    self._cond.wait()
-            finally:
-                self._writers_waiting -= 1
-            self._writer, self._writer_depth = me, 1
+            self._take(me)
 
     def yield_to_readers(self) -> None:
         """For the writer, between two steps of its work: the readers waiting now enter
@@ -91,13 +85,18 @@ class World:
                     self._cond.wait()
             finally:
                 self._readers_turn = False
-            self._writers_waiting += 1
-            try:
-                while self._writer is not None or self._readers:
-                    self._cond.wait()
-            finally:
-                self._writers_waiting -= 1
-            self._writer, self._writer_depth = me, 1
+            self._take(me)
+
+    def _take(self, me: int) -> None:
+        """Wait (holding the condition) until no one else is inside, then be the writer;
+        readers that come meanwhile queue behind."""
+        self._writers_waiting += 1
+        try:
+            while self._writer is not None or self._readers:
+                self._cond.wait()
+        finally:
+            self._writers_waiting -= 1
+        self._writer, self._writer_depth = me, 1
 
     def release_exclusive(self) -> None:
         with self._cond:
