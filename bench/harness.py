@@ -3,7 +3,11 @@ SMTP sink, and counters of AWS calls taken with botocore's event hooks."""
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 from collections import Counter
@@ -61,18 +65,60 @@ botocore.handlers.BUILTIN_HANDLERS.append(("after-call", METER.after))
 
 @contextmanager
 def aws(prefix: str = "bench-") -> Iterator[Deps]:
+    """moto in this process: its CPU is this process's, measured per call by ``METER``."""
     fake_credentials()
     with mock_aws():
         _atomic_requests()
-        resources = create_resources(prefix)
-        tables.bind(tables.TableNames(**resources.tables), REGION)
-        yield Deps(
-            queues=SqsQueues(resources.queues, REGION),
-            secrets=SecretBox(resources.kms_key_id, REGION),
-            signing_key=b"bench-signing-key",
-            public_base_url="http://127.0.0.1:9",
-            tracking_base_url="http://127.0.0.1:9",
-        )
+        yield _deps(prefix)
+
+
+@contextmanager
+def moto_server(port: int) -> Iterator[str]:
+    """moto in a process of its own, as AWS is to a Lambda; yields its endpoint."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):  # bounded: at most about 30 seconds
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("moto_server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def aws_at(endpoint: str, prefix: str = "bench-") -> Iterator[Deps]:
+    """Every client (ours, pynamodb's) pointed at ``endpoint`` (``moto_server``)."""
+    fake_credentials()
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        yield _deps(prefix)
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = previous
+
+
+def _deps(prefix: str) -> Deps:
+    resources = create_resources(prefix)
+    tables.bind(tables.TableNames(**resources.tables), REGION)
+    return Deps(
+        queues=SqsQueues(resources.queues, REGION),
+        secrets=SecretBox(resources.kms_key_id, REGION),
+        signing_key=b"bench-signing-key",
+        public_base_url="http://127.0.0.1:9",
+        tracking_base_url="http://127.0.0.1:9",
+    )
 
 
 def median(values: list[float]) -> float:
