@@ -115,8 +115,15 @@ class Relay:
 
 
 def memory_store(
-    providers: list[Provider], port: int, issued: dict[str, str]
+    providers: list[Provider],
+    port: int,
+    issued: dict[str, str],
+    *,
+    per_mailbox: int = PER_MAILBOX,
+    html: str = HTML,
 ) -> tuple[MemoryStore, dict[str, str], int]:
+    """A running campaign of ``per_mailbox`` recipients a mailbox on the in-memory store;
+    returns the store, the OAuth mailboxes' tokens and the number of recipients."""
     store = MemoryStore.on(SystemClock())
     tokens: dict[str, str] = {}
     tenant = "ten_bench"
@@ -144,12 +151,12 @@ def memory_store(
             tenant_id=tenant,
             name="bench",
             subject="Hello {{ first_name }}",
-            html=HTML,
+            html=html,
             created_at=START,
             updated_at=START,
         )
     )
-    total = len(providers) * PER_MAILBOX
+    total = len(providers) * per_mailbox
     store.recipients.put_many(
         Recipient(
             campaign_id=campaign.id,

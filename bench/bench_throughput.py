@@ -12,7 +12,9 @@ Then the same with moto in a process of its own (``moto_server``), as AWS is to 
 nothing is taken out, so dispatch also pays botocore's signing, HTTP and response parsing
 (which the in-process figure leaves out with moto's work), and nothing in this process
 competes with its threads for the interpreter. Printed beside the target's figure; it is
-the pessimistic side, as moto_server (werkzeug) closes the connection after every answer."""
+the pessimistic side, as moto_server (werkzeug) closes the connection after every answer.
+And with no AWS in this process at all (bench_lanes' in-memory store), smtplib resending
+the very bytes dispatch sent: what dispatch's own code costs beside the send."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ sys.path[:0] = [
 
 from sendrail.clock import SystemClock  # noqa: E402
 from sendrail.domain.compose import compose  # noqa: E402
-from sendrail.domain.models import Recipient  # noqa: E402
+from sendrail.domain.models import Provider, Recipient  # noqa: E402
 from sendrail.providers.base import ProviderConfig  # noqa: E402
 from sendrail.services import campaigns, mailboxes, recipients  # noqa: E402
 from sendrail.services.campaigns import CampaignCreate  # noqa: E402
@@ -40,6 +42,7 @@ from sendrail.services.mailboxes import MailboxCreate  # noqa: E402
 from sendrail_local.outbox import Outbox  # noqa: E402
 from sendrail_local.sink import SmtpSink  # noqa: E402
 
+from bench.bench_lanes import BenchSenders, memory_store  # noqa: E402
 from bench.harness import METER, aws, aws_at, median, moto_server  # noqa: E402
 from bench.quick import sized  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -47,6 +50,7 @@ from tests.conftest import free_port  # noqa: E402
 EMAILS = sized(400, 20)
 RUNS = sized(5, 1)
 RUNS_APART = sized(3, 1)  # with moto in its own process
+RUNS_MEMORY = sized(5, 1)  # with no AWS in this process
 TARGET = 0.8
 HTML = (
     "<html><body><h1>Hello {{ first_name }}</h1>"
@@ -143,13 +147,38 @@ def one_run(sink: SmtpSink, stack: AbstractContextManager[Deps]) -> tuple[float,
     )
 
 
+def on_memory_store(sink: SmtpSink, outbox: Outbox) -> tuple[float, float]:
+    """Dispatch over the in-memory store (bench_lanes'), so no AWS in this process, then
+    smtplib resending the very bytes dispatch sent: their CPU seconds."""
+    config = ProviderConfig(allow_private_hosts=True)
+    store, tokens, total = memory_store(
+        [Provider.SMTP], sink.port, {}, per_mailbox=EMAILS, html=HTML
+    )
+    outbox.clear()
+    cpu = time.process_time()
+    report = Dispatcher(
+        store, DispatchOptions(provider_config=config), senders=BenchSenders(config, tokens)
+    ).run(lambda: 600.0)
+    dispatch_cpu = time.process_time() - cpu
+    assert report.sent == total, report
+    sent = [(item.to, item.raw) for item in outbox.items()]
+    assert len(sent) == total
+    cpu = time.process_time()
+    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+        for to, raw in sent:
+            smtp.sendmail("m0@example.com", [to], raw)
+    return dispatch_cpu, time.process_time() - cpu
+
+
 def main() -> None:
-    sink = SmtpSink(Outbox(SystemClock()), "127.0.0.1", free_port())
+    outbox = Outbox(SystemClock())
+    sink = SmtpSink(outbox, "127.0.0.1", free_port())
     sink.start()
     try:
         results = [one_run(sink, aws(f"tp{run}-")) for run in range(RUNS)]
         with moto_server(free_port()) as endpoint:
             apart = [one_run(sink, aws_at(endpoint, f"tpa{run}-")) for run in range(RUNS_APART)]
+        memory = [on_memory_store(sink, outbox) for _ in range(RUNS_MEMORY)]
     finally:
         sink.stop()
     wall = median([EMAILS / r[0] for r in results])
@@ -200,6 +229,17 @@ def main() -> None:
     )
     print("  (the pessimistic side: moto_server's werkzeug closes every connection, so each call")
     print("  here also opens one, where AWS keeps them alive)")
+    memory_ratio = median([plain / own for own, plain in memory])
+    memory_dispatch = median([m[0] for m in memory]) / EMAILS * 1000
+    memory_plain = median([m[1] for m in memory]) / EMAILS * 1000
+    print(
+        f"  with no AWS in this process ({RUNS_MEMORY} runs on bench_lanes' in-memory store;"
+        " smtplib resends"
+    )
+    print(
+        f"  the very bytes dispatch sent): ratio {memory_ratio:.2f} (dispatch"
+        f" {memory_dispatch:.2f} ms CPU/email, smtplib {memory_plain:.2f})"
+    )
     print("  note: smtplib sends pre-built messages; dispatch also renders, builds MIME, plans")
     print("  limits, claims and records outcomes for each message.")
 
