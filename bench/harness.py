@@ -19,10 +19,7 @@ from typing import Any
 import botocore.handlers
 from moto import mock_aws
 from sendrail.services.deps import Deps
-from sendrail.storage import tables
-from sendrail.storage.queues import SqsQueues
-from sendrail.storage.secrets import SecretBox
-from sendrail_local.aws import REGION, _atomic_requests, create_resources, fake_credentials
+from sendrail_local.aws import _atomic_requests, deps_on, fake_credentials
 
 
 @dataclass
@@ -57,6 +54,7 @@ class CallMeter:
         return sum(self.calls.values())
 
 
+SIGNING_KEY = b"bench-signing-key"
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 METER = CallMeter()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", METER.before))
@@ -69,7 +67,7 @@ def aws(prefix: str = "bench-") -> Iterator[Deps]:
     fake_credentials()
     with mock_aws():
         _atomic_requests()
-        yield _deps(prefix)
+        yield deps_on(prefix, SIGNING_KEY)
 
 
 @contextmanager
@@ -101,24 +99,12 @@ def aws_at(endpoint: str, prefix: str = "bench-") -> Iterator[Deps]:
     previous = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
-        yield _deps(prefix)
+        yield deps_on(prefix, SIGNING_KEY)
     finally:
         if previous is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:
             os.environ["AWS_ENDPOINT_URL"] = previous
-
-
-def _deps(prefix: str) -> Deps:
-    resources = create_resources(prefix)
-    tables.bind(tables.TableNames(**resources.tables), REGION)
-    return Deps(
-        queues=SqsQueues(resources.queues, REGION),
-        secrets=SecretBox(resources.kms_key_id, REGION),
-        signing_key=b"bench-signing-key",
-        public_base_url="http://127.0.0.1:9",
-        tracking_base_url="http://127.0.0.1:9",
-    )
 
 
 def median(values: list[float]) -> float:

@@ -13,7 +13,10 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.core import models as moto_models
-from sendrail.storage.queues import queue_specs
+from sendrail.services.deps import Deps
+from sendrail.storage import tables
+from sendrail.storage.queues import SqsQueues, queue_specs
+from sendrail.storage.secrets import SecretBox
 from sendrail.storage.tables import TableNames, table_specs
 
 REGION = "us-east-1"
@@ -132,4 +135,19 @@ def create_resources(prefix: str) -> LocalResources:
         tables={logical: getattr(names, logical) for logical in TableNames.__dataclass_fields__},
         queues=urls,
         kms_key_id=key_id,
+    )
+
+
+def deps_on(prefix: str, signing_key: bytes) -> Deps:
+    """Fresh resources under ``prefix`` (:func:`create_resources`), the tables bound to
+    them, and the services' dependencies over them: for the benchmarks and tests that call
+    the services directly. Wherever AWS is at the time (moto here, or an endpoint)."""
+    resources = create_resources(prefix)
+    tables.bind(tables.TableNames(**resources.tables), REGION)
+    return Deps(
+        queues=SqsQueues(resources.queues, REGION),
+        secrets=SecretBox(resources.kms_key_id, REGION),
+        signing_key=signing_key,
+        public_base_url="http://127.0.0.1:9",
+        tracking_base_url="http://127.0.0.1:9",
     )

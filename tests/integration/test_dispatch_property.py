@@ -29,10 +29,7 @@ from sendrail.services.campaigns import CampaignCreate
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import Dispatcher
 from sendrail.services.mailboxes import MailboxCreate
-from sendrail.storage import tables
-from sendrail.storage.queues import SqsQueues
-from sendrail.storage.secrets import SecretBox
-from sendrail_local.aws import REGION, _atomic_requests, create_resources, fake_credentials
+from sendrail_local.aws import _atomic_requests, deps_on, fake_credentials
 
 START = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
 _runs = itertools.count()
@@ -113,15 +110,7 @@ def worlds(draw: Any) -> dict[str, Any]:
 
 
 def _deps(prefix: str) -> Deps:
-    resources = create_resources(prefix)
-    tables.bind(tables.TableNames(**resources.tables), REGION)
-    return Deps(
-        queues=SqsQueues(resources.queues, REGION),
-        secrets=SecretBox(resources.kms_key_id, REGION),
-        signing_key=b"property-test",
-        public_base_url="http://127.0.0.1:9",
-        tracking_base_url="http://127.0.0.1:9",
-    )
+    return deps_on(prefix, b"property-test")
 
 
 def _inside(window: Window | None, when: datetime) -> bool:

@@ -5,6 +5,7 @@ events; every wait is bounded so a bug fails instead of hanging."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from sendrail_local.world import World
@@ -13,11 +14,19 @@ BOUND = 10.0
 
 
 def _until_a_writer_waits(world: World) -> None:
+    _until(lambda: world._writers_waiting > 0, "the writer never started waiting")
+
+
+def _until_a_reader_waits(world: World) -> None:
+    _until(lambda: world._readers_waiting > 0, "the reader never started waiting")
+
+
+def _until(condition: Callable[[], bool], failure: str) -> None:
     for _ in range(10_000):  # bounded: at most about ten seconds
-        if world._writers_waiting:
+        if condition():
             return
         threading.Event().wait(0.001)
-    raise AssertionError("the writer never started waiting")
+    raise AssertionError(failure)
 
 
 def _in_thread(target: object) -> threading.Thread:
@@ -75,14 +84,6 @@ def test_given_a_reader_then_taking_the_world_exclusively_is_refused_not_a_deadl
     world = World()
     with world.reader, pytest.raises(RuntimeError):
         world.acquire_exclusive()
-
-
-def _until_a_reader_waits(world: World) -> None:
-    for _ in range(10_000):  # bounded: at most about ten seconds
-        if world._readers_waiting:
-            return
-        threading.Event().wait(0.001)
-    raise AssertionError("the reader never started waiting")
 
 
 def test_given_a_waiting_reader_when_the_writer_steps_aside_then_it_runs_between_the_steps() -> (
