@@ -14,10 +14,9 @@ import boto3
 from moto import mock_aws
 from moto.core import models as moto_models
 from sendrail.services.deps import Deps
-from sendrail.storage import tables
 from sendrail.storage.queues import SqsQueues, queue_specs
 from sendrail.storage.secrets import SecretBox
-from sendrail.storage.tables import TableNames, table_specs
+from sendrail.storage.tables import TableNames, bind, table_specs
 
 REGION = "us-east-1"
 _INSTALLED: list[bool] = []  # the per-call lock is installed once per process
@@ -143,7 +142,7 @@ def deps_on(prefix: str, signing_key: bytes) -> Deps:
     them, and the services' dependencies over them: for the benchmarks and tests that call
     the services directly. Wherever AWS is at the time (moto here, or an endpoint)."""
     resources = create_resources(prefix)
-    tables.bind(tables.TableNames(**resources.tables), REGION)
+    bind(TableNames(**resources.tables), REGION)
     return Deps(
         queues=SqsQueues(resources.queues, REGION),
         secrets=SecretBox(resources.kms_key_id, REGION),
