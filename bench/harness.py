@@ -19,7 +19,7 @@ from typing import Any
 import botocore.handlers
 from moto import mock_aws
 from sendrail.services.deps import Deps
-from sendrail_local.aws import _atomic_requests, deps_on, fake_credentials
+from sendrail_local.aws import deps_on, fake_credentials, prepare_moto
 
 
 @dataclass
@@ -66,7 +66,7 @@ def aws(prefix: str = "bench-") -> Iterator[Deps]:
     """moto in this process: its CPU is this process's, measured per call by ``METER``."""
     fake_credentials()
     with mock_aws():
-        _atomic_requests()
+        prepare_moto()
         yield deps_on(prefix, SIGNING_KEY)
 
 

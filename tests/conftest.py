@@ -19,7 +19,7 @@ from sendrail.api_routes import reader_route
 from sendrail.clock import SystemClock
 from sendrail.functions_spec import FUNCTIONS
 from sendrail.services.deps import Deps
-from sendrail_local.aws import LocalResources, _atomic_requests, create_resources, fake_credentials
+from sendrail_local.aws import LocalResources, create_resources, fake_credentials, prepare_moto
 from sendrail_local.events import api_gateway_event, http_api_event, scheduled_event
 from sendrail_local.lambdas import LocalContext
 from sendrail_local.outbox import Outbox
@@ -110,7 +110,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
     """Given a fresh embedded AWS with every table, queue and the KMS key."""
     fake_credentials()
     with mock_aws():
-        _atomic_requests()
+        prepare_moto()
         resources = create_resources("test-")
         env = {
             "SENDRAIL_STAGE": "local",

@@ -18,8 +18,10 @@ from sendrail.storage.queues import SqsQueues, queue_specs
 from sendrail.storage.secrets import SecretBox
 from sendrail.storage.tables import TableNames, bind, table_specs
 
+from sendrail_local import moto_sqs
+
 REGION = "us-east-1"
-_INSTALLED: list[bool] = []  # the per-call lock is installed once per process
+_INSTALLED: list[bool] = []  # moto is prepared once per process
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,15 @@ class LocalResources:
     kms_key_id: str
 
 
-def _atomic_requests() -> None:
-    """Each AWS call is atomic in AWS (a conditional write checks and writes as one step).
-    moto processes requests in the calling thread, so concurrent invocations of the local
-    stack (HTTP requests, scheduled runs, racing dispatchers in tests) are made to take
-    turns per call, exactly as DynamoDB serialises writes to one item."""
+def prepare_moto() -> None:
+    """What moto in this process needs before the stack uses it, once per process:
+
+    - each AWS call is atomic, as in AWS (a conditional write checks and writes as one
+      step). moto processes requests in the calling thread, so concurrent invocations of
+      the local stack (HTTP requests, scheduled runs, racing dispatchers in tests) take
+      turns per call, exactly as DynamoDB serialises writes to one item;
+    - SQS queue attributes are computed only when read (:mod:`sendrail_local.moto_sqs`):
+      moto otherwise walks the whole queue for every message sent or received."""
     if _INSTALLED:
         return
     stubber = moto_models.botocore_stubber
@@ -45,6 +51,7 @@ def _atomic_requests() -> None:
             return original(request)
 
     stubber.process_request = process_request  # type: ignore[method-assign]
+    moto_sqs.install()
     _INSTALLED.append(True)
 
 
@@ -69,7 +76,7 @@ class EmbeddedAws:
     def start(self) -> LocalResources:
         fake_credentials()
         self._mock.start()
-        _atomic_requests()
+        prepare_moto()
         return create_resources(self.prefix)
 
     def stop(self) -> None:

@@ -29,7 +29,7 @@ from sendrail.services.campaigns import CampaignCreate
 from sendrail.services.deps import Deps
 from sendrail.services.dispatch import Dispatcher
 from sendrail.services.mailboxes import MailboxCreate
-from sendrail_local.aws import _atomic_requests, deps_on, fake_credentials
+from sendrail_local.aws import deps_on, fake_credentials, prepare_moto
 
 START = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
 _runs = itertools.count()
@@ -124,7 +124,7 @@ def test_property_no_limit_exceeded_nothing_outside_windows_nobody_twice(
 ) -> None:
     fake_credentials()
     with mock_aws(), time_machine.travel(START, tick=False) as clock:
-        _atomic_requests()
+        prepare_moto()
         deps = _deps(f"p{next(_runs)}-")
         tenant_id = "ten_p"
         t = world["tenant"]
