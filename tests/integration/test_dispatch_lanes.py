@@ -16,6 +16,7 @@ from sendrail.services.dispatch import Dispatcher, DispatchOptions
 from tests.conftest import smtp_mailbox
 from tests.fakes.blackhole import Blackhole
 from tests.fakes.smtp import ScriptedSmtp
+from tests.integration.test_dispatch_idle import Requests
 
 START = "2026-11-23T08:00:00Z"
 
@@ -183,3 +184,25 @@ def test_given_mixed_outcomes_then_the_counters_always_match_a_recount(api, tena
         assert final["reject-z@example.org"] == "failed"
         assert final["drop-w@example.org"] == "failed"  # unknown outcome: never sent twice
         assert fast.count("drop-w@example.org") == 1
+
+
+def test_given_fast_mailboxes_then_messages_come_in_by_the_batch(
+    api, tenant, deps, fast, monkeypatch
+):
+    """Each intake reads suppressions and limits and writes limits: it is shared by a
+    batch of messages, not repeated for the few results each pass of the loop brings
+    (more mail than the lanes may hold at once, on mailboxes that answer at once)."""
+    requests = Requests(monkeypatch)
+    reports: list[Any] = []
+    people = 600
+    with time_machine.travel(START, tick=False):
+        for i in range(3):
+            mailbox = smtp_mailbox(fast.port, email=f"m{i}@example.com", daily_limit=1000)
+            api.post("/api/mailboxes", mailbox)
+        cid = campaign(api, [f"r{i}@example.org" for i in range(people)])
+        seen = requests.during(lambda: reports.append(one_run(deps)))
+    assert reports[0].sent == people
+    assert seen["dynamodb.BatchGetItem"] <= people / 30, seen  # suppressions and limits read
+    assert seen["dynamodb.PutItem"] <= people / 20, seen  # limits written
+    assert sum(seen.values()) <= 1.5 * people, seen
+    assert deps.recipients.count_by_status(cid).get("sent") == people

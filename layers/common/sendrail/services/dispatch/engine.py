@@ -122,6 +122,10 @@ class Dispatcher:
 
     def _loop(self, lanes: Lanes, time_left: Callable[[], float]) -> None:
         room = max(1, self.options.lanes) * IN_FLIGHT_PER_LANE
+        # Messages come in by the batch, once the lanes have room for one: topping up a
+        # few at a time as results arrive would spread each intake's fixed calls
+        # (suppressions and limits read, limits written) over those few.
+        batch = max(1, min(room // 2, self.options.receives_per_batch * 10))
         # Take nothing in that the lanes could not send before the run stops.
         intake_until = self.options.stop_margin_seconds + self.options.lane_horizon_seconds
         fed_at = dry_at = time.monotonic() - DRY_PAUSE_SECONDS
@@ -133,7 +137,7 @@ class Dispatcher:
             if (
                 rested
                 and len(self._waiting) < HOLD
-                and lanes.in_flight < room
+                and lanes.in_flight <= room - batch
                 and time_left() > intake_until
             ):
                 took = self._intake(lanes, room - lanes.in_flight)
