@@ -19,11 +19,13 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 WAIT = 10.0  # seconds a test waits for lanes before it gives up (never reached when right)
 
 
-def mailbox(name: str, connections: int | None = None) -> Mailbox:
+def mailbox(
+    name: str, connections: int | None = None, provider: Provider = Provider.SMTP
+) -> Mailbox:
     return Mailbox(
         id=name,
         tenant_id="ten_1",
-        provider=Provider.SMTP,
+        provider=provider,
         email=f"{name}@example.com",
         max_connections=connections,
         created_at=NOW,
@@ -187,3 +189,19 @@ def test_given_the_run_stops_then_nothing_new_starts_and_the_rest_comes_back():
     assert started == ["a-0"]
     assert results[0].next is Next.DONE
     assert all(r.next is Next.LATER and r.delay == 0 and r.giveback for r in results[1:])
+
+
+def test_given_no_send_measured_yet_then_an_api_mailbox_is_offered_fewer_messages():
+    """Before a lane has timed a send, Gmail's and Graph's are assumed slower than an SMTP
+    relay's (an HTTPS API call each), so a first placement does not pile onto them the
+    horizon's worth of messages that a fast provider would send."""
+    options = DispatchOptions(lanes=4, lane_horizon_seconds=5.0)
+    lanes = Lanes(Recorder(), Senders(), options)
+    try:
+        smtp = lanes.room(mailbox("m_smtp"))
+        gmail = lanes.room(mailbox("m_gmail", provider=Provider.GMAIL))
+        outlook = lanes.room(mailbox("m_outlook", provider=Provider.OUTLOOK))
+    finally:
+        lanes.close()
+    assert smtp == 50  # 5 s at 0.1 s a send
+    assert gmail == outlook == 10  # 5 s at 0.5 s a send

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 
-from sendrail.domain.models import Mailbox
+from sendrail.domain.models import Mailbox, Provider
 from sendrail.errors import SendError
 from sendrail.providers.base import Sender
 from sendrail.services.dispatch.ports import SenderSource
@@ -39,8 +39,17 @@ log = logging.getLogger("sendrail.dispatch.lanes")
 
 BURST = 2  # sends a lane makes before it lets a waiting lane have its thread
 LATENCY_PRIOR = 0.1  # seconds per send assumed before a lane has measured its own
+API_LATENCY_PRIOR = 0.5  # the same for Gmail's and Graph's HTTPS calls (300-900 ms)
+_API_PROVIDERS = frozenset({Provider.GMAIL, Provider.OUTLOOK})
 Attempter = Callable[[Work, LaneHandle], Result]
 LaneContext = Callable[[], AbstractContextManager[None]]
+
+
+def latency_prior(mailbox: Mailbox) -> float:
+    """Seconds per send assumed for a lane of ``mailbox`` that has timed none yet: a first
+    placement must not give an API mailbox the horizon's worth of an SMTP relay's sends
+    (it would hold them while other mailboxes' lanes stand idle)."""
+    return API_LATENCY_PRIOR if mailbox.provider in _API_PROVIDERS else LATENCY_PRIOR
 
 
 class Lane:
@@ -65,7 +74,7 @@ class Lane:
     def per_send(self, now: float) -> float:
         """Seconds a send takes here: as measured, or as long as the one in progress has
         waited if that is longer (a silent server shows at once)."""
-        per = self.latency if self.latency is not None else LATENCY_PRIOR
+        per = self.latency if self.latency is not None else latency_prior(self.mailbox)
         if self.started is not None:
             per = max(per, now - self.started)
         return max(per, 1e-4)
@@ -134,7 +143,7 @@ class Lanes:
             now = time.monotonic()
             share = max(1.0, self._busy_lanes / self._threads)  # lanes take turns on threads
             room = sum(lane.room(now, horizon, share) for lane in lanes if not lane.dead)
-            return room + max(0, limit - len(lanes)) * int(horizon / LATENCY_PRIOR / share)
+            return room + max(0, limit - len(lanes)) * int(horizon / latency_prior(mailbox) / share)
 
     def unreachable(self, mailbox_id: str) -> bool:
         with self._lock:
