@@ -23,7 +23,6 @@ from typing import Any
 from moto.core.utils import camelcase_to_underscores
 from moto.sqs.models import Queue
 
-_INSTALLED: list[bool] = []
 # moto's own, kept for the tests to compare with
 MOTO_ATTRIBUTES: Callable[[Queue], dict[str, Any]] = vars(Queue)["attributes"].fget
 
@@ -60,8 +59,6 @@ class QueueAttributes(Mapping[str, Any]):
 
 
 def install() -> None:
-    """Once per process; moto's own behaviour is unchanged but for the CPU it takes."""
-    if _INSTALLED:
-        return
+    """moto's own behaviour is unchanged but for the CPU it takes (installing twice is
+    installing once)."""
     Queue.attributes = property(QueueAttributes)  # type: ignore[assignment,method-assign]
-    _INSTALLED.append(True)
