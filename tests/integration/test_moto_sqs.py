@@ -8,13 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import Queue, sqs_backends
 from sendrail_local.aws import REGION, LocalResources
 from sendrail_local.moto_sqs import MOTO_ATTRIBUTES, QueueAttributes
 
 
 def _queue(url: str) -> Queue:
-    backend = sqs_backends["123456789012"][REGION]
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID][REGION]
     return backend.queues[url.rsplit("/", 1)[1]]
 
 
