@@ -3,9 +3,10 @@
 A campaign of 1,000 recipients over 3 SMTP mailboxes (a local sink) is imported, started
 and sent by one dispatch invocation; then 30% of its recipients open it and 5% click, each
 through the tracking service. Every AWS call is counted by operation, with the DynamoDB
-items each one reads or writes (request units follow from those), and the CPU our code
-spends outside the AWS calls is measured. The bill is then priced with list prices
-(us-east-1, stated below) and scaled to 1M emails.
+items each one reads or writes, and the CPU our code spends outside the AWS calls is
+measured. Write units are those AWS bills (``write_units``): 1 KB of the item per unit,
+and the writes of every global secondary index an item's write touches. The bill is then
+priced with list prices (us-east-1, stated below) and scaled to 1M emails.
 
 What cannot be measured here is modelled, and says so: a dispatch invocation is billed for
 its wall time, which a real provider's latency sets (sends overlap in lanes); tracking
@@ -44,6 +45,7 @@ from sendrail_local.sink import SmtpSink  # noqa: E402
 
 from bench.harness import METER, aws  # noqa: E402
 from bench.quick import sized  # noqa: E402
+from bench.write_units import WriteUnits  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 EMAILS = sized(1_000, 60)
@@ -87,6 +89,7 @@ class Phase:
 
     calls: Counter[str] = field(default_factory=Counter)
     items_written: int = 0
+    write_units: Counter[str] = field(default_factory=Counter)  # per table and index
     read_units: float = 0.0
     cpu_outside_aws: float = 0.0
 
@@ -127,21 +130,26 @@ class Units:
 
 
 UNITS = Units()
+WRITES = WriteUnits()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", UNITS.before))
 botocore.handlers.BUILTIN_HANDLERS.append(("after-call", UNITS.after))
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", WRITES.before))
+botocore.handlers.BUILTIN_HANDLERS.append(("after-call", WRITES.after))
 
 
 def measured(run: Any) -> Phase:
     METER.reset()
+    WRITES.reset()
     UNITS.phase = Phase()
-    METER.enabled = UNITS.enabled = True
+    METER.enabled = UNITS.enabled = WRITES.enabled = True
     cpu = time.process_time()
     try:
         run()
     finally:
-        METER.enabled = UNITS.enabled = False
+        METER.enabled = UNITS.enabled = WRITES.enabled = False
     phase = UNITS.phase
     phase.calls = Counter(METER.calls)
+    phase.write_units = Counter(WRITES.units)
     phase.cpu_outside_aws = time.process_time() - cpu - METER.cpu_seconds
     return phase
 
@@ -149,7 +157,7 @@ def measured(run: Any) -> Phase:
 def dollars(phase: Phase) -> dict[str, float]:
     """The phase's AWS calls priced (Lambda is priced by the caller: it is a model)."""
     return {
-        "DynamoDB": phase.items_written * DYNAMODB_WRITE_UNIT
+        "DynamoDB": sum(phase.write_units.values()) * DYNAMODB_WRITE_UNIT
         + phase.read_units * DYNAMODB_READ_UNIT,
         "SQS": phase.requests("SQS") * SQS_REQUEST,
         "KMS": phase.requests("KMS") * KMS_REQUEST,
@@ -227,6 +235,7 @@ def main() -> None:
         print(
             f"  {name:15s} per email: {sum(phase.calls.values()) / EMAILS:.2f} AWS calls"
             f" ({calls}); {phase.items_written / EMAILS:.2f} items written,"
+            f" {sum(phase.write_units.values()) / EMAILS:.2f} write units,"
             f" {phase.read_units / EMAILS:.2f} read units;"
             f" {phase.cpu_outside_aws / EMAILS * 1000:.2f} ms CPU outside AWS calls"
         )
@@ -263,11 +272,14 @@ def main() -> None:
         f"  the old route, tracking through the REST API: ${rest:.3f} instead of ${http:.3f}"
         f" (total ${total - http + rest:.3f}; links sent before the tracking API still go there)"
     )
-    floor = 3 * DYNAMODB_WRITE_UNIT * 1e6
-    print(
-        f"  the on-demand floor: each recipient written on import, claimed, and its outcome"
-        f" recorded = 3 write units = ${floor:.3f} per 1M before anything else"
-    )
+    print("  DynamoDB's write units, by table and index (per 1M emails):")
+    written: Counter[str] = Counter()
+    for _, each in phases:
+        written.update(each.write_units)
+    for name, units in written.most_common():
+        shown = name.removeprefix("cost-")
+        cost = units * SCALE * DYNAMODB_WRITE_UNIT
+        print(f"    {shown:28s} {units / EMAILS:5.2f} an email  ${cost:7.3f}")
     print(f"  for scale, SES's own fee: ${SES_PER_1000 * 1000:.2f}")
     idle = DISPATCH_RUNS_A_MONTH * (IDLE_RUN_WALL * DISPATCH_GB * LAMBDA_GB_SECOND + LAMBDA_REQUEST)
     print(
