@@ -202,7 +202,10 @@ def test_given_fast_mailboxes_then_messages_come_in_by_the_batch(
         cid = campaign(api, [f"r{i}@example.org" for i in range(people)])
         seen = requests.during(lambda: reports.append(one_run(deps)))
     assert reports[0].sent == people
-    assert seen["dynamodb.BatchGetItem"] <= people / 30, seen  # suppressions and limits read
-    assert seen["dynamodb.PutItem"] <= people / 20, seen  # limits written
+    # Taking messages in a few at a time read 68 times and wrote limits 97 times; by the
+    # batch, about 15 and 22 (up to 21 and 34 seen with the machine's other core busy: the
+    # lanes then finish in smaller groups).
+    assert seen["dynamodb.BatchGetItem"] <= people / 20, seen  # suppressions and limits read
+    assert seen["dynamodb.PutItem"] <= people / 12, seen  # limits written
     assert sum(seen.values()) <= 1.5 * people, seen
     assert deps.recipients.count_by_status(cid).get("sent") == people
