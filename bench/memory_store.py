@@ -207,14 +207,12 @@ class MemoryRecipients:
         return True
 
     @atomic
-    def expired_leases(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
-        found = [
-            (r.campaign_id, r.email)
-            for items in self.items.values()
-            for r in items.values()
-            if r.status is RecipientStatus.SENDING and r.lease_until and r.lease_until <= before
+    def claimed(self, campaign_id: str) -> list[tuple[str, datetime | None]]:
+        return [
+            (r.email, r.lease_until)
+            for r in self.items[campaign_id].values()
+            if r.status is RecipientStatus.SENDING
         ]
-        return found[:limit]
 
 
 class MemoryCampaigns:

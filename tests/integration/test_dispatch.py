@@ -329,6 +329,67 @@ def test_given_a_claim_whose_dispatcher_died_then_it_is_resolved_not_resent(
         assert api.get(f"/api/campaigns/{cid}").body["status"] == "completed"
 
 
+def _dead_claim(deps, cid: str, mailbox_id: str, email: str) -> None:
+    """A dispatcher claimed ``email`` (a ten-minute lease) and died before sending it."""
+    claimed = deps.recipients.claim(
+        cid,
+        email,
+        mailbox_id=mailbox_id,
+        message_id="<x@y>",
+        lease_until=deps.clock.now() + timedelta(seconds=600),
+        now=deps.clock.now(),
+    )
+    assert claimed is not None
+
+
+def test_given_a_dead_claim_whose_message_was_dropped_then_the_completion_count_resolves_it(
+    api, tenant, smtp, deps
+):
+    with time_machine.travel(START, tick=False) as clock:
+        box = api.post("/api/mailboxes", smtp_mailbox(smtp.port)).body
+        cid = campaign(api, ["lost@example.com", "fine@example.com"])
+        _dead_claim(deps, cid, box["id"], "lost@example.com")
+        # Paused meanwhile: dispatch drops the campaign's messages (resuming feeds again
+        # from DynamoDB, where only "fine" is queued), so no message brings "lost" back.
+        assert api.post(f"/api/campaigns/{cid}/pause").status == 200
+        run_dispatch()
+        assert api.post(f"/api/campaigns/{cid}/resume").status == 200
+        clock.shift(700)
+        run_dispatch()
+        run_dispatch()
+        assert smtp.count("fine@example.com") == 1
+        assert recipients(api, cid)["lost@example.com"]["status"] == "sending"
+        # The day-old feed is counted for real: the expired claim is found and resolved.
+        clock.shift(25 * 3600)
+        run_dispatch()
+        row = recipients(api, cid)["lost@example.com"]
+        assert row["status"] == "failed" and row["last_error"].startswith("unknown_outcome")
+        assert smtp.count("lost@example.com") == 0
+        run_dispatch()
+        body = api.get(f"/api/campaigns/{cid}").body
+        assert body["status"] == "completed"
+        assert (body["counts"]["sent"], body["counts"]["failed"]) == (1, 1)
+
+
+def test_given_a_cancelled_campaign_with_a_dead_claim_then_its_sweep_resolves_it(
+    api, tenant, smtp, deps
+):
+    with time_machine.travel(START, tick=False) as clock:
+        box = api.post("/api/mailboxes", smtp_mailbox(smtp.port)).body
+        cid = campaign(api, ["lost@example.com", "other@example.com"])
+        _dead_claim(deps, cid, box["id"], "lost@example.com")
+        assert api.post(f"/api/campaigns/{cid}/cancel").status == 200
+        run_dispatch()  # the live claim is left to its dispatcher; the sweep looks again
+        rows = recipients(api, cid)
+        assert rows["other@example.com"]["status"] == "cancelled"
+        assert rows["lost@example.com"]["status"] == "sending"
+        clock.shift(700)
+        run_dispatch()
+        row = recipients(api, cid)["lost@example.com"]
+        assert row["status"] == "failed" and row["last_error"].startswith("unknown_outcome")
+        assert smtp.count("lost@example.com") == 0 and smtp.count("other@example.com") == 0
+
+
 def test_given_counters_that_drifted_then_a_real_count_repairs_them_and_completes(
     api, tenant, smtp, deps
 ):

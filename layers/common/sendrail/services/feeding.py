@@ -12,7 +12,14 @@ cursor stored on the campaign. So:
   ``queued`` is fed again from the start after :data:`REFEED_AFTER` (a message that went
   to a DLQ or expired is recovered; duplicates in SQS are harmless, claims are conditional);
 - completion is decided from a consistent count of the recipients themselves, never from
-  the queue.
+  the queue;
+- a claim whose dispatcher died is resolved when its SQS message comes back (the message
+  is deleted only once the outcome is stored). Where the message cannot come back (it went
+  to a DLQ; the campaign was paused or cancelled, so dispatch dropped it), the count that
+  decides completion, and the sweep of a cancelled campaign, find the recipients left
+  ``sending`` past their lease and hand them to dispatch's recovery
+  (:attr:`FeedReport.expired_claims`). No index of claims is kept: it would cost two index
+  writes per email.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ class FeedRecipients(Protocol):
     ) -> tuple[list[tuple[str, Any]], str | None, bool]: ...
 
     def count_by_status(self, campaign_id: str) -> dict[str, int]: ...
+
+    def claimed(self, campaign_id: str) -> list[tuple[str, datetime | None]]: ...
 
     def set_status(
         self,
@@ -260,8 +269,15 @@ def feed(
     return fed
 
 
-def sweep_cancelled(deps: FeedStore, campaign: Campaign, budget: int = 5000) -> int:
-    """Mark up to ``budget`` unsent recipients of a cancelled campaign ``cancelled``."""
+def sweep_cancelled(
+    deps: FeedStore,
+    campaign: Campaign,
+    budget: int = 5000,
+    expired: list[tuple[str, str]] | None = None,
+) -> int:
+    """Mark up to ``budget`` unsent recipients of a cancelled campaign ``cancelled``. The
+    sweep ends once no recipient is left ``sending``: expired claims are added to
+    ``expired`` for dispatch's recovery."""
     if campaign.status is not CampaignStatus.CANCELLED or campaign.feed_done:
         return 0
     now = deps.clock.now()
@@ -285,6 +301,8 @@ def sweep_cancelled(deps: FeedStore, campaign: Campaign, budget: int = 5000) -> 
             break
     if cancelled:
         counters.add(deps, campaign, {"queued": -cancelled, "cancelled": cancelled})
+    if done and _claims_left(deps, campaign, now, expired):
+        done = False  # claims still out: look again next run (their messages are dropped)
     deps.campaigns.advance_feed(
         campaign.tenant_id,
         campaign.id,
@@ -309,11 +327,16 @@ class FeedReport:
     completed: int = 0
     swept: int = 0
     completed_campaigns: list[tuple[str, str]] = field(default_factory=list)  # (tenant, id)
+    # (campaign, email) left ``sending`` by a dispatcher that died: for recovery to resolve
+    expired_claims: list[tuple[str, str]] = field(default_factory=list)
 
 
-def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
+def try_complete(
+    deps: FeedStore, campaign: Campaign, expired: list[tuple[str, str]] | None = None
+) -> bool:
     """Complete the campaign if a consistent count finds nothing queued or sending;
-    otherwise repair the counters and feed again from the start."""
+    otherwise repair the counters and feed again from the start. While claims are out,
+    nothing is repaired, and those whose lease expired are added to ``expired``."""
     counted = deps.recipients.count_by_status(campaign.id)
     verified = {
         name: counted.get(name, 0)
@@ -330,24 +353,47 @@ def try_complete(deps: FeedStore, campaign: Campaign) -> bool:
     }
     verified["total"] = sum(n for status, n in counted.items() if status != "deferred")
     now = deps.clock.now()
-    # Repair drift (a dispatcher that died between two counter updates) on the campaign and
-    # the tenant's queue totals alike, then complete if nothing is left.
-    counters.add(
-        deps, campaign, {name: verified[name] - getattr(campaign.counts, name) for name in verified}
-    )
-    if verified["queued"] == 0 and verified["sending"] == 0:
-        moved = deps.campaigns.transition(
-            campaign.tenant_id,
-            campaign.id,
-            {CampaignStatus.RUNNING},
-            CampaignStatus.COMPLETED,
-            now,
-            doc_updates={"completed_at": now},
+    if verified["sending"]:
+        # Claims are out (counters count a claim only with its outcome): the counters are
+        # repaired once their dispatchers, or recovery for the expired ones, settle them.
+        if expired is not None:
+            _claims_left(deps, campaign, now, expired)
+    else:
+        # Repair drift (a dispatcher that died between two counter updates) on the campaign
+        # and the tenant's queue totals alike, then complete if nothing is left.
+        counters.add(
+            deps,
+            campaign,
+            {name: verified[name] - getattr(campaign.counts, name) for name in verified},
         )
-        return moved is not None
+        if verified["queued"] == 0:
+            moved = deps.campaigns.transition(
+                campaign.tenant_id,
+                campaign.id,
+                {CampaignStatus.RUNNING},
+                CampaignStatus.COMPLETED,
+                now,
+                doc_updates={"completed_at": now},
+            )
+            return moved is not None
     if verified["queued"]:
         deps.campaigns.reset_feed(campaign.tenant_id, campaign.id)
     return False
+
+
+def _claims_left(
+    deps: FeedStore, campaign: Campaign, now: datetime, expired: list[tuple[str, str]] | None
+) -> bool:
+    """Add the campaign's expired claims to ``expired`` (dispatch's recovery resolves
+    them); True if claims remain that will not be: live ones, or any when there is no
+    ``expired`` to add to."""
+    left = False
+    for email, lease_until in deps.recipients.claimed(campaign.id):
+        if expired is not None and (lease_until is None or lease_until <= now):
+            expired.append((campaign.id, email))
+        else:
+            left = True
+    return left
 
 
 def run(
@@ -380,7 +426,7 @@ def run(
             else:
                 continue
         if campaign.status is CampaignStatus.CANCELLED:
-            report.swept += sweep_cancelled(deps, campaign)
+            report.swept += sweep_cancelled(deps, campaign, expired=report.expired_claims)
             continue
         if campaign.status is not CampaignStatus.RUNNING:
             continue
@@ -399,7 +445,7 @@ def run(
         # Counters say done, or recipients are still queued a day after the feed ended (a
         # message lost to a DLQ or to SQS's retention): count for real, then complete, or
         # repair the counters and feed again from the start.
-        if finished and try_complete(deps, campaign):
+        if finished and try_complete(deps, campaign, report.expired_claims):
             report.completed += 1
             report.completed_campaigns.append((tenant_id, campaign_id))
     return report

@@ -22,10 +22,9 @@ from sendrail.storage import tables
 from sendrail.storage.codec import is_conditional_failure, resume_key
 from sendrail.storage.tables import RecipientItem
 
-LEASE_SHARD = "L"
 _CLAIM = (
     "SET #status = :sending, mailbox_id = :mailbox, message_id = :message,"
-    " lease_shard = :shard, lease_until = :lease, updated_at = :now ADD attempts :one"
+    " lease_until = :lease, updated_at = :now ADD attempts :one"
 )
 
 
@@ -75,11 +74,13 @@ def to_raw(r: Recipient) -> dict[str, Any]:
         when = getattr(r, name)
         if when is not None:
             item[name] = {"S": _when(when)}
-    if r.status is RecipientStatus.SENDING:
-        item["lease_shard"] = {"S": LEASE_SHARD}
-        if r.lease_until is not None:
-            item["lease_until"] = {"N": json.dumps(r.lease_until.timestamp())}
+    if r.status is RecipientStatus.SENDING and r.lease_until is not None:
+        item["lease_until"] = {"N": json.dumps(r.lease_until.timestamp())}
     return item
+
+
+def _lease_end(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
 
 
 def from_raw(item: dict[str, Any]) -> Recipient:
@@ -286,7 +287,6 @@ class RecipientRepo:
                     ":sending": {"S": RecipientStatus.SENDING.value},
                     ":mailbox": {"S": mailbox_id},
                     ":message": {"S": message_id},
-                    ":shard": {"S": LEASE_SHARD},
                     ":lease": {"N": repr(lease_until.timestamp())},
                     ":now": {"S": _when(now)},
                     ":one": {"N": "1"},
@@ -431,7 +431,6 @@ class RecipientRepo:
         actions: list[Action] = [
             RecipientItem.status.set(to.value),
             RecipientItem.updated_at.set(now),
-            RecipientItem.lease_shard.remove(),
             RecipientItem.lease_until.remove(),
         ]
         if error is not None:
@@ -447,10 +446,15 @@ class RecipientRepo:
     def campaigns_of(self, tenant_id: str, email: str) -> list[str]:
         return [i.campaign_id for i in RecipientItem.by_email.query(f"{tenant_id}#{email}")]
 
-    def expired_leases(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    def claimed(self, campaign_id: str) -> list[tuple[str, datetime | None]]:
+        """The campaign's recipients in ``sending``, with the end of their claim's lease (a
+        consistent read of the campaign's items; rare: see ``services.feeding``)."""
         return [
-            (i.campaign_id, i.email)
-            for i in RecipientItem.leases.query(
-                LEASE_SHARD, RecipientItem.lease_until < before.timestamp(), limit=limit
+            (i.email, _lease_end(i.lease_until))
+            for i in RecipientItem.query(
+                campaign_id,
+                filter_condition=RecipientItem.status == RecipientStatus.SENDING.value,
+                consistent_read=True,
+                attributes_to_get=["email", "lease_until"],
             )
         ]

@@ -113,17 +113,6 @@ class ByEmail(GlobalSecondaryIndex["RecipientItem"]):
     campaign_id = UnicodeAttribute(range_key=True)
 
 
-class Leases(GlobalSecondaryIndex["RecipientItem"]):
-    """Sparse: only recipients in ``sending`` carry ``lease_shard``; finds stuck claims."""
-
-    class Meta:
-        index_name = "leases"
-        projection = KeysOnlyProjection()
-
-    lease_shard = UnicodeAttribute(hash_key=True)
-    lease_until = NumberAttribute(range_key=True)
-
-
 class RecipientItem(Model):
     class Meta(_Meta):
         pass
@@ -147,9 +136,7 @@ class RecipientItem(Model):
     cleared_at = UTCDateTimeAttribute(null=True)  # hidden from queue views by /queue/clear
     import_marker = UnicodeAttribute(null=True)
     clicked_links = UnicodeSetAttribute(null=True)  # hashes of the links clicked
-    lease_shard = UnicodeAttribute(null=True)
-    lease_until = NumberAttribute(null=True)
-    leases = Leases()
+    lease_until = NumberAttribute(null=True)  # a claim's (``sending``): when it expires
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -111,7 +111,6 @@ class Dispatcher:
         lanes = Lanes(self._attempt, self._senders, self.options, self._lane_context)
         try:
             self._feed()
-            self.recovery.expired_claims()
             self._loop(lanes, time_left)
         finally:
             self._stop(lanes, time_left)
@@ -186,6 +185,10 @@ class Dispatcher:
         self.report.fed += fed.fed
         self.report.started += fed.started
         self.report.completed += fed.completed
+        if fed.expired_claims:
+            self.recovery.expired_claims(fed.expired_claims)
+            # Their counters now, before the next feeding counts the campaign for real.
+            self.ledger.flush(force=True)
         self.report.events.extend(
             (tenant_id, "campaign_completed", {"campaign_id": campaign_id})
             for tenant_id, campaign_id in fed.completed_campaigns

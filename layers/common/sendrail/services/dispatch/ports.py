@@ -62,8 +62,6 @@ class DispatchRecipients(FeedRecipients, Protocol):
 
     def resolve_claim(self, claimed: Recipient, final: Recipient) -> bool: ...
 
-    def expired_leases(self, before: datetime, limit: int = 100) -> list[tuple[str, str]]: ...
-
 
 class DispatchMailboxes(MailboxLister, Protocol):
     def set_status(

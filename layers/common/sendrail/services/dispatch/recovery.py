@@ -1,15 +1,17 @@
 """Recovery: claims whose dispatcher died between the claim and the outcome.
 
-A recipient left ``sending`` past its lease is resolved by the next run: asked of the
-provider by Message-ID where it can tell (Gmail, Outlook), else failed as
-``unknown_outcome`` (or queued again when the tenant opted into at-least-once); the write
-is conditional on the claim still being the expired one. Also here: what a lane's failed
+A recipient left ``sending`` past its lease is resolved when its SQS message comes back
+(:meth:`Recovery.after_lost_claim`), or, when that message is gone, once feeding's count
+finds it (:meth:`Recovery.expired_claims`): asked of the provider by Message-ID where it
+can tell (Gmail, Outlook), else failed as ``unknown_outcome`` (or queued again when the
+tenant opted into at-least-once); the write is conditional on the claim still being the
+expired one. Also here: what a lane's failed
 claim means (already sent, cancelled, or another dispatcher's live claim). Used by the
 run's main thread only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from sendrail.domain.delivery import Outcome, settle
@@ -44,9 +46,10 @@ class Recovery:
         self._options = options
         self._lookups: dict[str, Sender] = {}
 
-    def expired_claims(self, limit: int = 200) -> None:
+    def expired_claims(self, claims: Iterable[tuple[str, str]]) -> None:
+        """Resolve these (campaign, email) if they are still claimed past their lease."""
         now = self._store.clock.now()
-        for campaign_id, email in self._store.recipients.expired_leases(now, limit=limit):
+        for campaign_id, email in claims:
             current = self._store.recipients.get(campaign_id, email)
             if (
                 current is not None
