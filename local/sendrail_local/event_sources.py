@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from sendrail_local.aws import REGION
 from sendrail_local.events import sqs_event
 
 log = logging.getLogger("sendrail.local.event_sources")
@@ -23,13 +24,13 @@ def drain_once(
     *,
     batch_size: int = 1,
     visibility: int = 180,
-    region: str = "us-east-1",
+    region: str = REGION,
+    sqs: Any = None,
 ) -> int:
-    """Receive one batch and hand it to ``invoke(event)``; returns how many were handled."""
-    sqs: Any = boto3.client("sqs", region_name=region)
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    """Receive one batch and hand it to ``invoke(event)``; returns how many were handled.
+    ``sqs``: the client to use (a poller keeps one: making a client costs several times
+    the receive)."""
+    sqs = sqs or boto3.client("sqs", region_name=region)
     received = sqs.receive_message(
         QueueUrl=queue_url,
         MaxNumberOfMessages=batch_size,
@@ -39,6 +40,9 @@ def drain_once(
     ).get("Messages", [])
     if not received:
         return 0
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     try:
         response = invoke(sqs_event(arn, received)) or {}
     except Exception:
@@ -83,10 +87,14 @@ class SqsEventSource:
         self._thread.start()
 
     def _loop(self) -> None:
+        sqs = boto3.client("sqs", region_name=REGION)  # for the poller's life, its thread only
         while not self._stop.is_set():
             with self._guard or nullcontext():
                 handled = drain_once(
-                    self.queue_url, self._invoke, batch_size=min(self.batch_size, RECEIVE_MAX)
+                    self.queue_url,
+                    self._invoke,
+                    batch_size=min(self.batch_size, RECEIVE_MAX),
+                    sqs=sqs,
                 )
             if not handled:
                 self._stop.wait(self._interval)
