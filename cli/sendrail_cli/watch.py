@@ -9,10 +9,11 @@ from typing import Any
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from sendrail_cli.client import Client
+from sendrail_cli.client import ApiError, Client
 from sendrail_cli.output import out
 
 FINAL = frozenset({"completed", "cancelled"})
+MISSES_ALLOWED = 5  # polls in a row that may go unanswered (a network blip) before giving up
 
 
 def _done(stats: dict[str, Any]) -> int:
@@ -43,9 +44,19 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0) -> str:
         out().print(f"Watching {campaign_id} (Ctrl-C detaches; the campaign keeps running)")
         with progress:
             task = progress.add_task("sending", total=None, counts="")
+            misses = 0
             while True:
-                campaign = api.get(f"/api/campaigns/{campaign_id}")
-                stats = api.get(f"/api/campaigns/{campaign_id}/stats")
+                try:
+                    campaign = api.get(f"/api/campaigns/{campaign_id}")
+                    stats = api.get(f"/api/campaigns/{campaign_id}/stats")
+                except ApiError as error:
+                    if error.code != "unreachable" or misses >= MISSES_ALLOWED:
+                        raise
+                    misses += 1
+                    progress.update(task, description="no answer, asking again")
+                    time.sleep(max(interval, 1.0))
+                    continue
+                misses = 0
                 status = str(campaign["status"])
                 done = _done(stats)
                 first_done = done if first_done is None else first_done
