@@ -95,7 +95,7 @@ def from_raw(item: dict[str, Any]) -> Recipient:
         "status": RecipientStatus(item["status"]["S"]),
         "data": recipient_data.clip(data) if isinstance(data, dict) else {},
         "attempts": int(item["attempts"]["N"]) if "attempts" in item else 0,
-        "lease_until": datetime.fromtimestamp(float(lease["N"]), UTC) if lease else None,
+        "lease_until": _lease_end(float(lease["N"])) if lease else None,
     }
     for name in _TEXTS:
         fields[name] = item[name]["S"] if name in item else None

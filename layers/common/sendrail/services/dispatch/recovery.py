@@ -5,9 +5,8 @@ A recipient left ``sending`` past its lease is resolved when its SQS message com
 finds it (:meth:`Recovery.expired_claims`): asked of the provider by Message-ID where it
 can tell (Gmail, Outlook), else failed as ``unknown_outcome`` (or queued again when the
 tenant opted into at-least-once); the write is conditional on the claim still being the
-expired one. Also here: what a lane's failed
-claim means (already sent, cancelled, or another dispatcher's live claim). Used by the
-run's main thread only."""
+expired one. Also here: what a lane's failed claim means (already sent, cancelled, or
+another dispatcher's live claim). Used by the run's main thread only."""
 
 from __future__ import annotations
 
