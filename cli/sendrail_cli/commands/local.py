@@ -15,8 +15,8 @@ from sendrail_cli.output import emit_json, out
 app = typer.Typer(help="The local stack only: move the virtual clock.", no_args_is_help=True)
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-ADVANCE_TIMEOUT = 60.0  # seconds to wait for the answer to an advance, and per virtual day:
-ADVANCE_TIMEOUT_A_DAY = 600.0
+ADVANCE_TIMEOUT = 60.0  # seconds an advance's answer may take, plus ...
+ADVANCE_TIMEOUT_A_DAY = 600.0  # ... this much per virtual day it runs
 DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
 
 
@@ -39,7 +39,9 @@ def advance(
     seconds = parse_duration(duration)
     # The stack runs every job that falls due before it answers (a day is 1,440 dispatch
     # runs): wait in proportion, not the minute an ordinary request gets.
-    api = replace(client(ctx), timeout=ADVANCE_TIMEOUT + seconds / 86400 * ADVANCE_TIMEOUT_A_DAY)
+    api = replace(
+        client(ctx), timeout=ADVANCE_TIMEOUT + seconds / UNITS["d"] * ADVANCE_TIMEOUT_A_DAY
+    )
     result = api.request("POST", "/_local/clock/advance", {"seconds": seconds}, auth=False).json()
     if as_json:
         emit_json(result)
