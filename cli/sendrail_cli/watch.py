@@ -49,6 +49,12 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0) -> str:
                 try:
                     campaign = api.get(f"/api/campaigns/{campaign_id}")
                     stats = api.get(f"/api/campaigns/{campaign_id}/stats")
+                    status = str(campaign["status"])
+                    estimate = (
+                        api.get(f"/api/campaigns/{campaign_id}/estimate")
+                        if status not in FINAL
+                        else {}
+                    )
                 except ApiError as error:
                     if error.code != "unreachable" or misses >= MISSES_ALLOWED:
                         raise
@@ -57,15 +63,13 @@ def watch(api: Client, campaign_id: str, interval: float = 2.0) -> str:
                     time.sleep(max(interval, 1.0))
                     continue
                 misses = 0
-                status = str(campaign["status"])
                 done = _done(stats)
                 first_done = done if first_done is None else first_done
                 elapsed = max(time.monotonic() - started, 1e-6)
                 rate = (done - first_done) / elapsed * 60
-                eta = ""
-                if status not in FINAL:
-                    estimate = api.get(f"/api/campaigns/{campaign_id}/estimate")
-                    eta = f" · ETA {estimate.get('completes_at') or 'unknown'}"
+                eta = (
+                    "" if status in FINAL else f" · ETA {estimate.get('completes_at') or 'unknown'}"
+                )
                 counts = (
                     f"sent {stats.get('sent', 0)} · failed {stats.get('failed', 0)} · "
                     f"bounced {stats.get('bounced', 0)} · {rate:.1f}/min{eta} · {status}"

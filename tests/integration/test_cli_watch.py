@@ -19,23 +19,36 @@ from tests.conftest import free_port
 
 
 class _Api(BaseHTTPRequestHandler):
-    """The first ``stall`` requests hang past the client's timeout; then a completed
-    campaign (or 404s, for ``missing``)."""
+    """The first ``stall`` requests hang past the client's timeout, and so do the first
+    ``stall_estimates`` requests for the ETA; the campaign is ``sending`` for its first
+    ``sending`` reads, then completed (or every request 404s, for ``missing``)."""
 
     stall = 0
+    stall_estimates = 0
+    sending = 0
     missing = False
     seen = 0
+    estimates = 0
 
     def do_GET(self) -> None:
-        type(self).seen += 1
-        if type(self).seen <= type(self).stall:
+        kind = type(self)
+        kind.seen += 1
+        if self.path.endswith("/estimate"):
+            kind.estimates += 1
+        if kind.seen <= kind.stall or (
+            self.path.endswith("/estimate") and kind.estimates <= kind.stall_estimates
+        ):
             time.sleep(1.0)
         if self.missing:
             self._answer(404, {"error": {"code": "not_found", "message": "no such campaign"}})
         elif self.path.endswith("/stats"):
             self._answer(200, {"total": 3, "sent": 3, "failed": 0, "bounced": 0})
+        elif self.path.endswith("/estimate"):
+            self._answer(200, {"completes_at": "2026-11-24T09:00:00Z"})
         else:
-            self._answer(200, {"id": "cmp_x", "status": "completed"})
+            kind.sending -= 1
+            status = "sending" if kind.sending >= 0 else "completed"
+            self._answer(200, {"id": "cmp_x", "status": status})
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -54,7 +67,7 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[tuple[Client, type[_Api]]]:
-    handler = type("Api", (_Api,), {"stall": 0, "missing": False, "seen": 0})
+    handler = type("Api", (_Api,), {})
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -81,3 +94,12 @@ def test_given_an_error_answer_then_watch_stops_at_once(
     with pytest.raises(ApiError) as raised:
         watch(client, "cmp_x", interval=0.01)
     assert raised.value.code == "not_found" and handler.seen == 1
+
+
+def test_given_the_eta_request_unanswered_then_watch_asks_again(
+    api: tuple[Client, type[_Api]],
+) -> None:
+    client, handler = api
+    handler.sending, handler.stall_estimates = 4, 2
+    assert watch(client, "cmp_x", interval=0.01) == "completed"
+    assert handler.estimates == 4  # two unanswered, then one for each later sending poll
