@@ -229,9 +229,9 @@ class MemoryCampaigns:
         return self.items.get(campaign_id)
 
     @atomic
-    def active(self) -> list[tuple[str, str]]:
+    def active(self) -> list[Campaign]:
         return [
-            (c.tenant_id, c.id)
+            c
             for c in self.items.values()
             if c.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
         ]

@@ -111,3 +111,29 @@ def test_given_mail_put_on_a_queue_by_hand_then_the_next_sweep_finds_it(api, ten
         clock.shift(8 * 60)  # 10:15
         run_dispatch()
         assert deps.queues.depth("send-normal")["visible"] == 0
+
+
+def test_given_more_campaigns_than_a_batch_then_a_run_reads_them_in_batches_oldest_first(
+    api, tenant, deps, requests
+):
+    """Feeding reads every active campaign each run: one query of the index and one
+    consistent batch read per 100 campaigns, never a read per campaign."""
+    with time_machine.travel(QUIET, tick=False) as clock:
+        first = deps.campaigns.get(tenant["id"], campaign(api, ["a@example.com"]))
+        assert first is not None and first.status.value == "running"
+        started = []
+        for i in range(104):
+            clock.shift(1)  # each started a second after the one before
+            started.append(
+                deps.campaigns.create(
+                    first.model_copy(
+                        update={"id": f"cmp_batch{i:03d}", "started_at": deps.clock.now()}
+                    )
+                )
+            )
+        draft = api.post("/api/campaigns", {"name": "d", "subject": "s", "html": "<p>x</p>"})
+        assert draft.status == 201
+        seen: list[Any] = []
+        calls = requests.during(lambda: seen.extend(deps.campaigns.active()))
+    assert [c.id for c in seen] == [first.id] + [c.id for c in started]
+    assert calls == Counter({"dynamodb.Query": 1, "dynamodb.BatchGetItem": 2}), calls

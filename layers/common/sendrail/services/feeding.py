@@ -84,9 +84,7 @@ class FeedRecipients(Protocol):
 
 
 class FeedCampaigns(CampaignCounters, Protocol):
-    def get(self, tenant_id: str, campaign_id: str) -> Campaign | None: ...
-
-    def active(self) -> list[tuple[str, str]]: ...
+    def active(self) -> list[Campaign]: ...
 
     def transition(
         self,
@@ -403,10 +401,8 @@ def run(
     ones, complete the finished ones, sweep the cancelled ones."""
     report = FeedReport()
     now = deps.clock.now()
-    for tenant_id, campaign_id in deps.campaigns.active():
-        campaign = deps.campaigns.get(tenant_id, campaign_id)
-        if campaign is None:
-            continue
+    for campaign in deps.campaigns.active():
+        tenant_id, campaign_id = campaign.tenant_id, campaign.id
         report.active += 1
         if campaign.status is CampaignStatus.SCHEDULED:
             if campaign.scheduled_at is None or campaign.scheduled_at <= now:

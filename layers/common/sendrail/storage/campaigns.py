@@ -286,13 +286,21 @@ class CampaignRepo:
             if not is_conditional_failure(exc):
                 raise
 
-    def active(self) -> list[tuple[str, str]]:
-        """(tenant id, campaign id) of every scheduled or running campaign."""
-        out = []
-        for item in MainItem.gsi1.query("ACTIVE"):
-            _, tenant_id, campaign_id = (item.gsi1sk or "").rsplit("#", 2)
-            out.append((tenant_id, campaign_id))
-        return out
+    def active(self) -> list[Campaign]:
+        """Every campaign dispatch looks after (scheduled, running, or cancelled and not
+        yet swept), in the index's order: one query of the sparse index for the keys, then
+        the campaigns themselves, read consistently (the index may lag a write) in batches
+        of 100, rather than one read each."""
+        keys = []
+        for entry in MainItem.gsi1.query("ACTIVE"):
+            _, tenant_id, campaign_id = (entry.gsi1sk or "").rsplit("#", 2)
+            keys.append((_pk(tenant_id), _sk(campaign_id)))
+        found: dict[tuple[str, str], Campaign] = {}
+        for start in range(0, len(keys), 100):
+            for item in MainItem.batch_get(keys[start : start + 100], consistent_read=True):
+                if item.kind in (CampaignKind.CAMPAIGN, CampaignKind.MESSAGE):
+                    found[(item.pk, item.sk)] = _from_item(item)
+        return [found[key] for key in keys if key in found]
 
     def delete_draft(self, tenant_id: str, campaign_id: str) -> bool:
         try:

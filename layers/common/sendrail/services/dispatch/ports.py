@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sendrail.domain.limits import LimitState
 from sendrail.domain.models import (
+    Campaign,
     DomainThrottle,
     Mailbox,
     MailboxStatus,
@@ -20,6 +21,7 @@ from sendrail.domain.models import (
 from sendrail.providers.base import Sender
 from sendrail.services.counters import StatCounters
 from sendrail.services.feeding import (
+    FeedCampaigns,
     FeedRecipients,
     FeedStore,
     LimitReader,
@@ -103,8 +105,17 @@ class DispatchStats(StatCounters, DayCounters, Protocol):
     """Counters dispatch adds to, and reads per day (a warm-up ramp's healthy days)."""
 
 
+class DispatchCampaigns(FeedCampaigns, Protocol):
+    """The campaigns feeding looks after, and one read of a campaign (admission)."""
+
+    def get(self, tenant_id: str, campaign_id: str) -> Campaign | None: ...
+
+
 class DispatchStore(FeedStore, Protocol):
     """Everything one dispatch run reads and writes."""
+
+    @property
+    def campaigns(self) -> DispatchCampaigns: ...
 
     @property
     def stats(self) -> DispatchStats: ...
