@@ -91,6 +91,13 @@ def _from_item(item: MainItem) -> Campaign:
     return Campaign.model_validate(doc)
 
 
+def _campaign(item: MainItem | None) -> Campaign | None:
+    """The campaign (or single message) an item holds; None for no item or another kind."""
+    if item is None or item.kind not in (CampaignKind.CAMPAIGN, CampaignKind.MESSAGE):
+        return None
+    return _from_item(item)
+
+
 class CampaignRepo:
     def create(self, campaign: Campaign) -> Campaign:
         """Store a new campaign (or message); :class:`Conflict` if the id exists."""
@@ -105,10 +112,7 @@ class CampaignRepo:
         return campaign.model_copy(update={"version": 1})
 
     def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
-        item = get_or_none(MainItem, _pk(tenant_id), _sk(campaign_id))
-        if item is None or item.kind not in (CampaignKind.CAMPAIGN, CampaignKind.MESSAGE):
-            return None
-        return _from_item(item)
+        return _campaign(get_or_none(MainItem, _pk(tenant_id), _sk(campaign_id)))
 
     def page(
         self,
@@ -295,11 +299,11 @@ class CampaignRepo:
         for entry in MainItem.gsi1.query("ACTIVE"):
             _, tenant_id, campaign_id = (entry.gsi1sk or "").rsplit("#", 2)
             keys.append((_pk(tenant_id), _sk(campaign_id)))
-        found: dict[tuple[str, str], Campaign] = {}
-        for start in range(0, len(keys), 100):
-            for item in MainItem.batch_get(keys[start : start + 100], consistent_read=True):
-                if item.kind in (CampaignKind.CAMPAIGN, CampaignKind.MESSAGE):
-                    found[(item.pk, item.sk)] = _from_item(item)
+        found = {
+            (item.pk, item.sk): campaign
+            for item in MainItem.batch_get(keys, consistent_read=True)
+            if (campaign := _campaign(item)) is not None
+        }
         return [found[key] for key in keys if key in found]
 
     def delete_draft(self, tenant_id: str, campaign_id: str) -> bool:

@@ -32,9 +32,8 @@ class LimitRepo:
     def read(self, subjects: Iterable[str]) -> dict[str, LimitState]:
         keys = list(dict.fromkeys(subjects))
         states = {s: LimitState() for s in keys}
-        for start in range(0, len(keys), 100):
-            for item in LimitItem.batch_get(keys[start : start + 100], consistent_read=True):
-                states[item.subject] = _state(item)
+        for item in LimitItem.batch_get(keys, consistent_read=True):
+            states[item.subject] = _state(item)
         return states
 
     def write(

@@ -140,21 +140,16 @@ class RecipientRepo:
         """Which of ``emails`` the campaign has, with the import chunk that wrote each."""
         keys = [(campaign_id, e) for e in set(emails)]
         found: dict[str, str | None] = {}
-        for start in range(0, len(keys), 100):
-            for item in RecipientItem.batch_get(
-                keys[start : start + 100],
-                consistent_read=True,
-                attributes_to_get=["email", "import_marker"],
-            ):
-                found[item.email] = item.import_marker
+        for item in RecipientItem.batch_get(
+            keys, consistent_read=True, attributes_to_get=["email", "import_marker"]
+        ):
+            found[item.email] = item.import_marker
         return found
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Recipient]:
         out: dict[tuple[str, str], Recipient] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 100):
-            for item in RecipientItem.batch_get(unique[start : start + 100], consistent_read=True):
-                out[(item.campaign_id, item.email)] = from_item(item)
+        for item in RecipientItem.batch_get(keys, consistent_read=True):
+            out[(item.campaign_id, item.email)] = from_item(item)
         return out
 
     def put_many(self, recipients: Iterable[Recipient]) -> int:

@@ -32,13 +32,10 @@ class SuppressionRepo:
         """The (tenant, email) pairs that are suppressed (batched, 100 per call)."""
         keys = list(dict.fromkeys(pairs))
         found: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), 100):
-            for item in SuppressionItem.batch_get(
-                keys[start : start + 100],
-                consistent_read=True,
-                attributes_to_get=["tenant_id", "email"],
-            ):
-                found.add((item.tenant_id, item.email))
+        for item in SuppressionItem.batch_get(
+            keys, consistent_read=True, attributes_to_get=["tenant_id", "email"]
+        ):
+            found.add((item.tenant_id, item.email))
         return found
 
     def page(
